@@ -1,0 +1,39 @@
+# The two commands a new user needs (see README): `make demo` and `make test`.
+# Both create .venv and install everything on a fresh machine; later runs reuse it.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo-out
+
+.PHONY: demo test lint setup browser
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# torch first and pinned: the CPU build lies on this machine's disk; a looser requirement
+# would pull a multi-GB CUDA build. The project's own requirement stays a range.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Headless Chromium for the browser tests, from Debian (never a browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium not installed and no root: browser tests will be skipped"; fi; }
+
+demo: setup
+	$(BIN)/bandprint demo $(DEMO_DIR)
+
+test: setup browser
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+lint: setup
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts

@@ -1,0 +1,3 @@
+from bandprint.cli import main
+
+main()

@@ -1,0 +1,214 @@
+"""Candidate duplicate entries: materials whose fingerprints are far closer than usual.
+
+A database that holds the same material twice (two entries differing by a small distortion,
+method.md section 4) shows it as a pair of fingerprints much closer to each other than
+materials usually are to their nearest neighbour. So the threshold is calibrated on the
+distribution of nearest-neighbour (NN) distances, in log space (scale-free):
+
+    threshold = exp(median(log d_NN) − K · 1.4826 · MAD(log d_NN)),   K = ``DEFAULT_K`` = 5
+
+i.e. K robust standard deviations below the typical NN distance (the median and MAD barely
+move when a few percent of the entries are duplicates, unlike a mean or a fixed quantile).
+Pairs with the same formula are flagged (``same_formula``); ``same_formula_only`` keeps only
+those.
+
+The distance is Euclidean by default (``DEFAULT_P`` = 2), not the clustering's p = 0.2: a
+near-copy moves every fingerprint value a little, and Σ|Δ|^0.2 counts each small move heavily
+(|0.01|^0.2 = 0.4 against 1 for a full unit), so under p = 0.2 near-copies sit at 0.3-0.9 of
+the typical NN distance and cannot be told from distinct neighbours, while under L2 they sit
+at 0.03-0.4 of it. Measured on 2,000 zoo samples with 40 planted near-copies (strain ≤ 2 %,
+energies ±3 %, meV ripple; ``bench/bench_cluster_quality.py``): precision/recall 0.81/0.65
+with L2 and K = 5, 0.57/0.10 with p = 0.2 (K chosen on zoo seed 1; BENCHMARKS.md gives the
+held-out seed-2 numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from bandprint.analyse.search import SimilarityIndex, _as_f32, metric_name
+from bandprint.errors import BandprintError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from bandprint.store import Workspace
+
+#: Robust standard deviations below the median log NN distance (see the module doc).
+DEFAULT_K = 5.0
+#: Minkowski p of the duplicate distance (Euclidean; see the module doc).
+DEFAULT_P = 2.0
+#: Neighbours examined per material (a material can have several near copies).
+NEIGHBOURS = 10
+#: Result table name.
+DUPLICATES_TABLE = "duplicates"
+
+DUPLICATE_COLUMNS = [
+    "material_id_1",
+    "material_id_2",
+    "formula_1",
+    "formula_2",
+    "same_formula",
+    "distance",
+    "relative_distance",
+    "mutual_nearest",
+]
+
+
+def calibrate_threshold(nn_distances: np.ndarray, k: float = DEFAULT_K) -> float:
+    """The duplicate threshold from nearest-neighbour distances (module doc)."""
+    d = np.asarray(nn_distances, dtype=np.float64)
+    d = d[np.isfinite(d) & (d > 0)]
+    if len(d) < 3:
+        raise BandprintError(f"need at least 3 distinct fingerprints to calibrate, got {len(d)}")
+    log_d = np.log(d)
+    med = float(np.median(log_d))
+    mad = float(np.median(np.abs(log_d - med))) * 1.4826
+    return float(np.exp(med - k * mad))
+
+
+@dataclass
+class DuplicateResult:
+    """Candidate pairs (``table``, ``DUPLICATE_COLUMNS``, closest first), the threshold used
+    and how it was set; ``nn_distance`` per material (its nearest other material)."""
+
+    table: pd.DataFrame
+    threshold: float
+    rule: str
+    median_nn_distance: float
+    nn_distance: np.ndarray = field(repr=False)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def find_duplicates(
+    ids: list[str],
+    X: np.ndarray,
+    formulas: list[str] | None = None,
+    threshold: float | None = None,
+    k_mad: float = DEFAULT_K,
+    same_formula_only: bool = False,
+    p: float = DEFAULT_P,
+    neighbours: int = NEIGHBOURS,
+    index: SimilarityIndex | None = None,
+) -> DuplicateResult:
+    """Pairs of materials closer than ``threshold`` (calibrated when ``None``).
+
+    ``relative_distance`` is the pair's distance over the median NN distance (1 = as close as
+    a typical nearest neighbour). ``mutual_nearest``: each is the other's nearest material.
+    """
+    X = _as_f32(X, "fingerprints")
+    n = len(ids)
+    if n != X.shape[0]:
+        raise BandprintError(f"{n} ids for {X.shape[0]} fingerprints")
+    if n < 2:
+        raise BandprintError(f"need at least 2 fingerprints, got {n}")
+    formulas = formulas or [""] * n
+    if index is None:
+        index = SimilarityIndex.build(ids, X, p=p)
+    kk = int(min(neighbours, n - 1))
+    idx, dist = index.search(X, kk, exclude=np.arange(n))
+    nn = dist[:, 0].astype(np.float64)
+    median_nn = float(np.median(nn[np.isfinite(nn)]))
+    if threshold is None:
+        threshold = calibrate_threshold(nn, k_mad)
+        rule = (
+            f"exp(median(log NN distance) - {k_mad:g} x 1.4826 x MAD(log NN distance)) over "
+            f"{n} materials"
+        )
+    else:
+        rule = "given"
+    pairs: dict[tuple[int, int], float] = {}
+    rows, cols = np.nonzero((dist <= threshold) & (idx >= 0))
+    for r, c in zip(rows, cols, strict=True):
+        a, b = sorted((int(r), int(idx[r, c])))
+        pairs[(a, b)] = float(dist[r, c])
+    records = []
+    for (a, b), d in sorted(pairs.items(), key=lambda kv: kv[1]):
+        same = bool(formulas[a]) and formulas[a] == formulas[b]
+        if same_formula_only and not same:
+            continue
+        records.append(
+            {
+                "material_id_1": ids[a],
+                "material_id_2": ids[b],
+                "formula_1": formulas[a],
+                "formula_2": formulas[b],
+                "same_formula": same,
+                "distance": d,
+                "relative_distance": d / median_nn if median_nn > 0 else np.nan,
+                "mutual_nearest": bool(idx[a, 0] == b and idx[b, 0] == a),
+            }
+        )
+    table = pd.DataFrame(records, columns=DUPLICATE_COLUMNS)
+    params = {
+        "p": float(p),
+        "metric": metric_name(p),
+        "threshold": float(threshold),
+        "rule": rule,
+        "k_mad": float(k_mad),
+        "same_formula_only": bool(same_formula_only),
+        "median_nn_distance": median_nn,
+        "n": n,
+        "n_pairs": len(table),
+    }
+    return DuplicateResult(table, float(threshold), rule, median_nn, nn, params)
+
+
+def duplicates_workspace(
+    ws: Workspace,
+    model_id: str | None = None,
+    threshold: float | None = None,
+    k_mad: float = DEFAULT_K,
+    same_formula_only: bool = False,
+    p: float = DEFAULT_P,
+    write: bool = True,
+) -> DuplicateResult:
+    """``find_duplicates`` on a workspace (its similarity index reused); stores the
+    ``duplicates`` table."""
+    from bandprint.analyse.cluster import _formulas
+    from bandprint.analyse.search import workspace_index
+
+    index, model = workspace_index(ws, model_id, p)
+    result = find_duplicates(
+        index.ids,
+        index.vectors,
+        _formulas(ws, index.ids),
+        threshold=threshold,
+        k_mad=k_mad,
+        same_formula_only=same_formula_only,
+        p=p,
+        index=index,
+    )
+    result.params["model_id"] = model
+    if write:
+        ws.write_table(DUPLICATES_TABLE, result.table, result.params)
+    return result
+
+
+def pair_figure(ws: Workspace, id1: str, id2: str, distance: float | None = None) -> Figure:
+    """The two band structures side by side, titled with ids, formulas (and the distance)."""
+    from bandprint.plot import plot_band_structures_side_by_side
+
+    bss = [ws.get(id1, with_structure=False), ws.get(id2, with_structure=False)]
+    titles = [f"{b.material_id} ({b.formula})" if b.formula else b.material_id for b in bss]
+    fig = plot_band_structures_side_by_side(bss, titles)
+    if distance is not None:
+        fig.suptitle(f"fingerprint distance {distance:.4g}")
+    return fig
+
+
+__all__ = [
+    "DEFAULT_K",
+    "DEFAULT_P",
+    "DUPLICATES_TABLE",
+    "DUPLICATE_COLUMNS",
+    "DuplicateResult",
+    "calibrate_threshold",
+    "duplicates_workspace",
+    "find_duplicates",
+    "pair_figure",
+]

@@ -1,0 +1,621 @@
+"""Flat bands: detection from eigenvalues, flatness per material, and a query over a workspace.
+
+The scheme is the flat-band genome's (Bhattacharya et al., npj Comput. Mater. 9, 101 (2023);
+docs/method.md, section 5). The energy window around E_F is cut into 0.5 eV strips, numbered
+from the top as published (over ±1 eV: 1 = +0.5…+1, 2 = 0…+0.5, 3 = −0.5…0, 4 = −1…−0.5 eV),
+and the k-path into its segments. Each block (strip × segment) is flat or not.
+
+**A flat level, not a flat band index.** A block is flat when there is a level whose
+eigenvalues stay within the bandwidth threshold ``w`` across the whole segment and whose mean
+lies inside the strip: at every k of the segment some eigenvalue lies within ``w/2`` of a common
+centre. This is a horizontal line in the energy-vs-k point cloud, the thing the published CNN
+sees in the picture. A steep band crossing a flat one swaps band indices (eigenvalues are sorted
+at each k), which breaks a per-index bandwidth; the level criterion does not care which index
+carries the flat level at a given k. Its bandwidth is the smallest spread ``max − min`` of one
+eigenvalue picked per k, which equals the minimum of ``2·max_k min_b |E_kb − E|`` over ``E``
+(the midpoint of a selection of spread s is within s/2 of every point). That function is
+scanned on a grid of ``w/20`` and each local minimum refined by re-centring on its selection;
+the bandwidth reported is the exact spread of the selection, at most ``w/20`` above the optimum.
+Known limit, shared with the image detector: a dense manifold of dispersive bands spaced closer
+than ``w`` at every k also contains such a level (no eigenvectors, no way to tell).
+
+**Spin.** Each spin channel is searched on its own (a flat level is one spin's band); a block is
+flat when it is flat in either channel.
+
+**Published numbers, derived from ``flatness_scores.csv``** (5,270 rows of
+../shared/data/reference/2dmatpedia-flatband-list; checked on every row):
+
+* ``binary_flatness`` is 1 exactly when ``flat_segments == segments`` (a material is flat when
+  *every* segment holds a flat block), and ``horz_flat_seg`` is non-zero exactly then;
+* ``flatness_score`` lies strictly between ``0.5·f/n`` and ``(f + 0.5·(n − f))/n`` (``n``
+  segments, ``f`` flat ones) on every row: what a mean over segments of a per-segment
+  probability ``p`` gives, a segment being flat when ``p > 0.5``.
+
+bandprint reports the same: ``flatness_score`` is the mean over segments of the segment score,
+the segment score is the highest block score in it, and a block is flat when its score is at
+least 0.5. The image detector's block score is the CNN's probability; the eigenvalue detector's
+is ``1 / (1 + (W/w)²)`` for the block's smallest bandwidth ``W`` (0.5 at the threshold, 0.8 at
+half of it, 0.2 at twice it, 0 when no level lies in the strip), so both give comparable scores.
+
+**Default threshold 0.1 eV.** A fifth of a 0.5 eV strip, so a flat level cannot wander across
+its strip; 2.8 px in the published 224 px ±4 eV image, about the smallest tilt a picture shows;
+the order of the widths usually called flat (tens of meV up to ~0.1 eV); the zoo's own
+``FLAT_BANDWIDTH``; and in the middle of the zoo's perturbation scale (flatness-lifting terms of
+1–30 % of the hopping: perturbed kagome, Lieb and dice samples have formerly flat bands 0.03 to
+0.75 eV wide, 5th to 95th percentile, median 0.17 eV), so the zoo has cases on both sides.
+
+**2-D materials.** A slab computed along a bulk path has out-of-plane segments where nothing
+disperses (method.md, section 1): every band would be flat there. With ``in_plane=None`` (auto)
+such segments are dropped whenever the material's metadata says ``is_2d``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from bandprint.bandstructure import BandStructure
+from bandprint.errors import BandprintError
+
+if TYPE_CHECKING:
+    from bandprint.store import Workspace
+
+#: Bandwidth (eV) under which a level counts as flat; see the module docstring for the choice.
+DEFAULT_BANDWIDTH_THRESHOLD = 0.1
+#: Height (eV) of one energy strip, the published 0.5 eV.
+DEFAULT_STRIP_WIDTH = 0.5
+#: Energy window (eV, relative to E_F) cut into strips, the published ±1 eV.
+DEFAULT_WINDOW = (-1.0, 1.0)
+#: Name of the result table in a workspace.
+FLATBANDS_TABLE = "flatbands"
+
+Detector = Literal["eigen", "image"]
+
+#: Columns of the per-material table (``flatband_table``), in order.
+TABLE_COLUMNS = [
+    "material_id",
+    "formula",
+    "n_segments",
+    "n_flat_segments",
+    "flatness_score",
+    "is_flat",
+    "strips",
+    "flat_strip",
+    "plane_flat",
+    "plane_flat_energy",
+    "path_bandwidth",
+    "flat_blocks",
+    "dropped_segments",
+    "detector",
+]
+
+
+# -- strips ---------------------------------------------------------------------------------
+def strip_edges(
+    window: tuple[float, float] = DEFAULT_WINDOW, strip_width: float = DEFAULT_STRIP_WIDTH
+) -> np.ndarray:
+    """Strip boundaries from the top of the window down: strip ``i`` (1-based) holds energies
+    ``edges[i] < E − E_F ≤ edges[i − 1]``, the renderer's row convention, so a level exactly at
+    E_F belongs to the strip below it (3 of the published four)."""
+    lo, hi = float(window[0]), float(window[1])
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise BandprintError(f"energy window {window} must be (low, high) with low < high")
+    if not strip_width > 0:
+        raise BandprintError(f"strip width must be positive, got {strip_width}")
+    n = (hi - lo) / strip_width
+    if abs(n - round(n)) > 1e-6 or round(n) < 1:
+        raise BandprintError(
+            f"window {lo:g}…{hi:g} eV is not a whole number of {strip_width:g} eV strips"
+        )
+    return hi - strip_width * np.arange(round(n) + 1)
+
+
+def strip_of(
+    energy: float | np.ndarray,
+    window: tuple[float, float] = DEFAULT_WINDOW,
+    strip_width: float = DEFAULT_STRIP_WIDTH,
+) -> np.ndarray:
+    """1-based strip of each energy (relative to E_F); 0 outside the window."""
+    edges = strip_edges(window, strip_width)
+    e = np.asarray(energy, dtype=np.float64)
+    # Strip i holds (i − 1) ≤ pos < i. Rounding keeps 0.30000000000000004-style energies that
+    # sit exactly on a boundary on the side the renderer draws them.
+    pos = np.round((edges[0] - e) / strip_width, 9)
+    idx = np.floor(pos).astype(np.int64) + 1
+    inside = (pos >= 0) & (pos < len(edges) - 1)
+    return np.where(inside, idx, 0)
+
+
+def block_score_from_bandwidth(bandwidth: np.ndarray, threshold: float) -> np.ndarray:
+    """The eigenvalue detector's block score: ``1 / (1 + (W/w)²)``, 0 for no level (W = inf)."""
+    w = np.asarray(bandwidth, dtype=np.float64) / threshold
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isfinite(w), 1.0 / (1.0 + w * w), 0.0)
+
+
+# -- result ---------------------------------------------------------------------------------
+@dataclass
+class FlatBandResult:
+    """Flat blocks of one material and the per-material summary the published table holds.
+
+    Block arrays are ``[strip, segment]`` with strip 1 (top of the window) at row 0;
+    ``block_bandwidth`` is the smallest bandwidth (eV) of a level with its mean in the block
+    (inf: none within 10× the threshold; NaN from the image detector). ``plane_levels`` are the
+    ``(energy, bandwidth)`` of levels flat along the whole analysed path inside the window;
+    ``path_bandwidth`` is the whole-path bandwidth of the flattest level in the window (NaN when
+    none is narrower than 10× the threshold).
+    """
+
+    material_id: str
+    formula: str | None
+    detector: str
+    window: tuple[float, float]
+    strip_width: float
+    threshold: float
+    segment_names: list[str]
+    block_score: np.ndarray
+    block_flat: np.ndarray
+    block_bandwidth: np.ndarray
+    block_energy: np.ndarray
+    plane_levels: list[tuple[float, float]] = field(default_factory=list)
+    path_bandwidth: float = math.nan
+    dropped_segments: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_strips(self) -> int:
+        return int(self.block_score.shape[0])
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.block_score.shape[1])
+
+    @property
+    def segment_score(self) -> np.ndarray:
+        """Per segment, its highest block score (0 for an empty block column)."""
+        if self.n_segments == 0:
+            return np.zeros(0)
+        return self.block_score.max(axis=0) if self.n_strips else np.zeros(self.n_segments)
+
+    @property
+    def segment_flat(self) -> np.ndarray:
+        return self.block_flat.any(axis=0)
+
+    @property
+    def n_flat_segments(self) -> int:
+        return int(self.segment_flat.sum())
+
+    @property
+    def flatness_score(self) -> float:
+        """Mean over segments of the segment score (the published relation)."""
+        return float(self.segment_score.mean()) if self.n_segments else 0.0
+
+    @property
+    def is_flat(self) -> bool:
+        """Every segment holds a flat block (the published ``binary_flatness``)."""
+        return self.n_segments > 0 and self.n_flat_segments == self.n_segments
+
+    @property
+    def strips(self) -> list[int]:
+        """Strips (1-based) holding at least one flat block."""
+        return [int(i) + 1 for i in np.flatnonzero(self.block_flat.any(axis=1))]
+
+    @property
+    def flat_strip(self) -> int:
+        """A strip flat in every segment (published ``horz_flat_seg``); the one nearest E_F when
+        several are, 0 when none is."""
+        full = np.flatnonzero(self.block_flat.all(axis=1)) if self.n_segments else []
+        if len(full) == 0:
+            return 0
+        edges = strip_edges(self.window, self.strip_width)
+        centres = (edges[:-1] + edges[1:]) / 2
+        return int(min(full, key=lambda i: (abs(centres[i]), i))) + 1
+
+    @property
+    def plane_flat(self) -> bool:
+        """One level flat along the whole (analysed) path, inside the window."""
+        return bool(self.plane_levels)
+
+    @property
+    def plane_flat_energy(self) -> float:
+        """Energy (eV from E_F) of the whole-path flat level nearest E_F; NaN when none."""
+        if not self.plane_levels:
+            return math.nan
+        return float(min(self.plane_levels, key=lambda lv: abs(lv[0]))[0])
+
+    @property
+    def flat_blocks(self) -> str:
+        """Flat blocks as text, ``Γ–M:2,3; M–K:2`` (segment: strips)."""
+        parts = []
+        for j, name in enumerate(self.segment_names):
+            strips = [str(i + 1) for i in np.flatnonzero(self.block_flat[:, j])]
+            if strips:
+                parts.append(f"{name}:{','.join(strips)}")
+        return "; ".join(parts)
+
+    def to_row(self) -> dict[str, Any]:
+        """One row of the per-material table (``TABLE_COLUMNS``)."""
+        return {
+            "material_id": self.material_id,
+            "formula": self.formula,
+            "n_segments": self.n_segments,
+            "n_flat_segments": self.n_flat_segments,
+            "flatness_score": self.flatness_score,
+            "is_flat": self.is_flat,
+            "strips": self.strips,
+            "flat_strip": self.flat_strip,
+            "plane_flat": self.plane_flat,
+            "plane_flat_energy": self.plane_flat_energy,
+            "path_bandwidth": self.path_bandwidth,
+            "flat_blocks": self.flat_blocks,
+            "dropped_segments": len(self.dropped_segments),
+            "detector": self.detector,
+        }
+
+
+# -- the eigenvalue detector ----------------------------------------------------------------
+def analysed_band_structure(
+    bs: BandStructure, in_plane: bool | None = None
+) -> tuple[BandStructure, list[str], list[str]]:
+    """The band structure the detectors look at: out-of-plane segments dropped for 2-D materials.
+
+    ``in_plane=None`` drops them when ``bs.metadata['is_2d']`` is true; ``True`` always (error
+    without k-points), ``False`` never. Returns ``(bs, dropped segment names, notes)``.
+    """
+    if in_plane is None:
+        in_plane = bool((bs.metadata or {}).get("is_2d"))
+        if in_plane and bs.kpoints is None:
+            return bs, [], ["2-D material without k-point coordinates: all segments kept"]
+    if not in_plane:
+        return bs, [], []
+    dropped = bs.out_of_plane_segments()
+    names = [bs.segments[i].name for i in dropped]
+    return bs.in_plane(), names, []
+
+
+def _nearest_eigenvalues(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``out[k, q]``: the eigenvalue of row ``k`` (sorted ascending) nearest ``query[k, q]``."""
+    nk, nb = rows.shape
+    base = min(float(rows.min()), float(query.min()))
+    span = max(float(rows.max()), float(query.max())) - base + 1.0
+    # One searchsorted over all rows: row k is shifted into its own interval [k·span, …).
+    offsets = (np.arange(nk, dtype=np.float64) * span)[:, None]
+    flat = (rows - base + offsets).ravel()
+    q = query - base + offsets
+    idx = np.searchsorted(flat, q.ravel()).reshape(q.shape)
+    first = (np.arange(nk) * nb)[:, None]
+    below = np.clip(idx - 1, first, first + nb - 1)
+    above = np.clip(idx, first, first + nb - 1)
+    take_above = np.abs(flat[above] - q) < np.abs(flat[below] - q)
+    return np.where(take_above, flat[above], flat[below]) - offsets + base
+
+
+def _levels(
+    rows: np.ndarray, grid: np.ndarray, f: np.ndarray, max_width: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate flat levels of a set of k-points: ``(mean energies, bandwidths)``.
+
+    ``rows`` is ``[k, band]`` (sorted, relative to E_F) and ``f`` on ``grid`` is
+    ``max_k min_b |E_kb − E|``. A level is a local minimum of ``f`` (no wider than
+    ``max_width``); its eigenvalues (nearest the centre at each k) are re-centred twice at their
+    midpoint, which never widens them and removes the grid error.
+    """
+    left = np.concatenate([[np.inf], f[:-1]])
+    right = np.concatenate([f[1:], [np.inf]])
+    minima = np.flatnonzero((f <= left) & (f < right) & (2 * f <= max_width))
+    if minima.size == 0:
+        return np.zeros(0), np.zeros(0)
+    centres = grid[minima]
+    for _ in range(2):
+        sel = _nearest_eigenvalues(rows, np.broadcast_to(centres, (rows.shape[0], centres.size)))
+        centres = (sel.max(axis=0) + sel.min(axis=0)) / 2
+    sel = _nearest_eigenvalues(rows, np.broadcast_to(centres, (rows.shape[0], centres.size)))
+    return sel.mean(axis=0), sel.max(axis=0) - sel.min(axis=0)
+
+
+def detect_flat_bands(
+    bs: BandStructure,
+    strip_width: float = DEFAULT_STRIP_WIDTH,
+    window: tuple[float, float] = DEFAULT_WINDOW,
+    bandwidth_threshold: float = DEFAULT_BANDWIDTH_THRESHOLD,
+    in_plane: bool | None = None,
+) -> FlatBandResult:
+    """Flat blocks of ``bs`` from its eigenvalues (see the module docstring for the criterion).
+
+    ``window`` is relative to E_F and must be a whole number of ``strip_width`` strips.
+    ``in_plane``: drop out-of-plane segments (None: when ``metadata['is_2d']``). Segments of
+    fewer than 2 k-points carry no dispersion and are not counted.
+    """
+    if not bandwidth_threshold > 0:
+        raise BandprintError(f"bandwidth threshold must be positive, got {bandwidth_threshold}")
+    edges = strip_edges(window, strip_width)
+    work, dropped, notes = analysed_band_structure(bs, in_plane)
+    segments = [s for s in work.segments if s.stop - s.start >= 2]
+    n_strips, n_seg = len(edges) - 1, len(segments)
+    bandwidth = np.full((n_strips, n_seg), np.inf)
+    energy = np.full((n_strips, n_seg), np.nan)
+
+    lo, hi = float(edges[-1]), float(edges[0])
+    # Levels up to ~1 eV wide still get a (small) score; their centre may sit outside the window
+    # while their mean is inside, hence the margin.
+    margin = max(strip_width, 5 * bandwidth_threshold)
+    # The grid only seeds the levels (they are re-centred exactly), so a twentieth of the
+    # threshold is fine enough to separate any two levels that matter.
+    step = bandwidth_threshold / 20
+    grid = np.arange(lo - margin, hi + margin + step / 2, step)
+    # Levels wider than this score below 0.01 (see block_score_from_bandwidth): not worth it.
+    max_width = 10 * bandwidth_threshold
+    plane: list[tuple[float, float]] = []
+    path_bw = math.inf
+    for spin in range(work.nspin):
+        rows = np.sort(work.energies_relative[spin], axis=1)
+        # Distance from every grid level to the nearest eigenvalue, at every k (once per spin).
+        nearest = _nearest_eigenvalues(rows, np.broadcast_to(grid, (rows.shape[0], grid.size)))
+        dist = np.abs(nearest - grid[None, :])
+        for j, seg in enumerate(segments):
+            f = dist[seg.start : seg.stop].max(axis=0)
+            mean, width = _levels(rows[seg.start : seg.stop], grid, f, max_width)
+            strip = strip_of(mean, window, strip_width)
+            for m, w, s in zip(mean, width, strip, strict=True):
+                if s and w < bandwidth[s - 1, j]:
+                    bandwidth[s - 1, j], energy[s - 1, j] = w, m
+        if segments:
+            ks = np.concatenate([np.arange(s.start, s.stop) for s in segments])
+            mean, width = _levels(rows[ks], grid, dist[ks].max(axis=0), max_width)
+            inside = strip_of(mean, window, strip_width) > 0
+            if inside.any():
+                path_bw = min(path_bw, float(width[inside].min()))
+            plane += [
+                (float(m), float(w))
+                for m, w in zip(mean[inside], width[inside], strict=True)
+                if w <= bandwidth_threshold
+            ]
+    return FlatBandResult(
+        material_id=bs.material_id,
+        formula=bs.formula,
+        detector="eigen",
+        window=(lo, hi),
+        strip_width=float(strip_width),
+        threshold=float(bandwidth_threshold),
+        segment_names=[s.name for s in segments],
+        block_score=block_score_from_bandwidth(bandwidth, bandwidth_threshold),
+        block_flat=bandwidth <= bandwidth_threshold,
+        block_bandwidth=bandwidth,
+        block_energy=energy,
+        plane_levels=sorted(set(plane)),
+        path_bandwidth=path_bw if math.isfinite(path_bw) else math.nan,
+        dropped_segments=dropped,
+        notes=notes,
+    )
+
+
+# -- many materials -------------------------------------------------------------------------
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in TABLE_COLUMNS})
+
+
+def _iter_eigen(
+    band_structures: Iterable[BandStructure],
+    strip_width: float,
+    window: tuple[float, float],
+    bandwidth_threshold: float,
+    in_plane: bool | None,
+    on_error: Callable[[str, str], None] | None,
+) -> Iterable[FlatBandResult]:
+    for bs in band_structures:
+        try:
+            yield detect_flat_bands(bs, strip_width, window, bandwidth_threshold, in_plane)
+        except BandprintError as exc:
+            if on_error is None:
+                raise
+            on_error(bs.material_id, str(exc))
+
+
+def flatband_table(
+    band_structures: Iterable[BandStructure],
+    detector: Detector = "eigen",
+    strip_width: float = DEFAULT_STRIP_WIDTH,
+    window: tuple[float, float] = DEFAULT_WINDOW,
+    bandwidth_threshold: float = DEFAULT_BANDWIDTH_THRESHOLD,
+    in_plane: bool | None = None,
+    on_error: Callable[[str, str], None] | None = None,
+    model: Any = None,
+) -> pd.DataFrame:
+    """One row per material (``TABLE_COLUMNS``), from either detector.
+
+    A material the detector cannot handle is skipped and reported to ``on_error(id, reason)``
+    (raised when ``on_error`` is None).
+    ``model`` is the image detector's ``FlatBandCNN`` (default: the shipped one).
+    """
+    if detector not in ("eigen", "image"):
+        raise BandprintError(f"unknown flat-band detector {detector!r} (eigen or image)")
+    # Validate settings once, up front, so a bad option is one error rather than one per row.
+    strip_edges(window, strip_width)
+    if not bandwidth_threshold > 0:
+        raise BandprintError(f"bandwidth threshold must be positive, got {bandwidth_threshold}")
+    if detector == "image":
+        from bandprint.analyse.flatband_cnn import iter_detect_flat_bands_image
+
+        results: Iterable[FlatBandResult] = iter_detect_flat_bands_image(
+            band_structures, model, strip_width, window, in_plane, on_error=on_error
+        )
+    else:
+        results = _iter_eigen(
+            band_structures, strip_width, window, bandwidth_threshold, in_plane, on_error
+        )
+    rows = [r.to_row() for r in results]
+    if not rows:
+        return _empty_table()
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def flatband_workspace(
+    ws: Workspace,
+    detector: Detector = "eigen",
+    strip_width: float = DEFAULT_STRIP_WIDTH,
+    window: tuple[float, float] = DEFAULT_WINDOW,
+    bandwidth_threshold: float = DEFAULT_BANDWIDTH_THRESHOLD,
+    in_plane: bool | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Detect flat bands of every material in ``ws`` and store the ``flatbands`` table.
+
+    Returns ``(table, errors)``; ``errors`` lists ``(material_id, reason)`` of skipped ones.
+    The table's meta records the detector and its settings.
+    """
+    strip_edges(window, strip_width)  # bad settings fail before any work starts
+    if detector not in ("eigen", "image"):
+        raise BandprintError(f"unknown flat-band detector {detector!r} (eigen or image)")
+    if not bandwidth_threshold > 0:
+        raise BandprintError(f"bandwidth threshold must be positive, got {bandwidth_threshold}")
+    errors: list[tuple[str, str]] = []
+    items: Iterable[BandStructure] = ws.iter_band_structures(with_structure=False)
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(items, total=len(ws), desc="flat bands", unit="material")
+    model = None
+    if detector == "image":
+        from bandprint.analyse.flatband_cnn import load_flatband_cnn
+
+        model = load_flatband_cnn()
+    df = flatband_table(
+        items,
+        detector=detector,
+        strip_width=strip_width,
+        window=window,
+        bandwidth_threshold=bandwidth_threshold,
+        in_plane=in_plane,
+        on_error=lambda mid, reason: errors.append((mid, reason)),
+        model=model,
+    )
+    meta: dict[str, Any] = {
+        "detector": detector,
+        "window": list(window),
+        "strip_width": strip_width,
+        "bandwidth_threshold": bandwidth_threshold if detector == "eigen" else None,
+        "in_plane": "auto" if in_plane is None else in_plane,
+        "n_materials": len(df),
+        "errors": [{"material_id": m, "reason": r} for m, r in errors],
+    }
+    if model is not None:
+        meta["model"] = model.info
+    ws.write_table(FLATBANDS_TABLE, df, meta)
+    return df, errors
+
+
+# -- search ---------------------------------------------------------------------------------
+def _reduced_formula(formula: str | None) -> str | None:
+    if not formula or not isinstance(formula, str):
+        return None
+    try:
+        from pymatgen.core import Composition
+
+        return Composition(formula).reduced_formula
+    except Exception:
+        # Not a chemical formula pymatgen can parse: compare the text as written.
+        return formula
+
+
+def query_materials(
+    catalog: pd.DataFrame,
+    flatbands: pd.DataFrame | None = None,
+    clusters: pd.DataFrame | None = None,
+    *,
+    flat: bool | None = None,
+    plane_flat: bool | None = None,
+    strips: Iterable[int] | None = None,
+    gap_min: float | None = None,
+    gap_max: float | None = None,
+    metal: bool | None = None,
+    cluster: int | None = None,
+    formula: str | None = None,
+) -> pd.DataFrame:
+    """Materials matching every given criterion, catalog order, with the columns used.
+
+    ``flat``/``plane_flat``/``strips`` need the flat-band table (``strips``: a flat block in
+    any of them), ``cluster`` the cluster table (``material_id``, ``cluster``); a criterion left
+    at None is not applied. ``formula`` matches the reduced formula (``OCa`` finds ``CaO``).
+    """
+    strips = sorted({int(s) for s in strips}) if strips is not None else None
+    needs_flat = flat is not None or plane_flat is not None or bool(strips)
+    if needs_flat and flatbands is None:
+        raise BandprintError("flat-band criteria need the flatbands table")
+    if cluster is not None and clusters is None:
+        raise BandprintError("a cluster criterion needs the clusters table")
+    out = catalog[["material_id", "formula", "band_gap", "is_metal"]].copy()
+    if flatbands is not None:
+        fb = flatbands[
+            ["material_id", "is_flat", "flatness_score", "strips", "plane_flat", "n_flat_segments"]
+        ]
+        out = out.merge(fb, on="material_id", how="left")
+    if clusters is not None:
+        if not {"material_id", "cluster"} <= set(clusters.columns):
+            raise BandprintError("the clusters table has no material_id and cluster columns")
+        out = out.merge(clusters[["material_id", "cluster"]], on="material_id", how="left")
+
+    keep = np.ones(len(out), dtype=bool)
+    if flat is not None:
+        keep &= out["is_flat"].fillna(False).astype(bool).to_numpy() == flat
+    if plane_flat is not None:
+        keep &= out["plane_flat"].fillna(False).astype(bool).to_numpy() == plane_flat
+    if strips:
+        wanted = set(strips)
+        keep &= np.array(
+            [s is not None and bool(wanted & {int(x) for x in s}) for s in out["strips"]],
+            dtype=bool,
+        )
+    gap = out["band_gap"].astype(float).to_numpy()
+    if gap_min is not None:
+        keep &= gap >= gap_min
+    if gap_max is not None:
+        keep &= gap <= gap_max
+    if metal is not None:
+        keep &= out["is_metal"].fillna(False).astype(bool).to_numpy() == metal
+    if cluster is not None:
+        keep &= out["cluster"].fillna(-(10**9)).astype(int).to_numpy() == int(cluster)
+    if formula is not None:
+        target = _reduced_formula(formula)
+        keep &= np.array([_reduced_formula(f) == target for f in out["formula"]], dtype=bool)
+    result = out[keep].reset_index(drop=True)
+    if "strips" in result:
+        result["strips"] = [list(s) if s is not None else [] for s in result["strips"]]
+    return result
+
+
+def find_in_workspace(ws: Workspace, **criteria: Any) -> pd.DataFrame:
+    """``query_materials`` over a workspace's catalog and its stored tables.
+
+    Raises ``BandprintError`` naming the command to run when a needed table is missing.
+    """
+    strips = criteria.get("strips")
+    needs_flat = (
+        criteria.get("flat") is not None or criteria.get("plane_flat") is not None or strips
+    )
+    flat_table = ws.read_table(FLATBANDS_TABLE) if needs_flat else None
+    clusters = ws.read_table("clusters") if criteria.get("cluster") is not None else None
+    return query_materials(ws.catalog(), flat_table, clusters, **criteria)
+
+
+__all__ = [
+    "DEFAULT_BANDWIDTH_THRESHOLD",
+    "DEFAULT_STRIP_WIDTH",
+    "DEFAULT_WINDOW",
+    "FLATBANDS_TABLE",
+    "TABLE_COLUMNS",
+    "FlatBandResult",
+    "analysed_band_structure",
+    "block_score_from_bandwidth",
+    "detect_flat_bands",
+    "find_in_workspace",
+    "flatband_table",
+    "flatband_workspace",
+    "query_materials",
+    "strip_edges",
+    "strip_of",
+]

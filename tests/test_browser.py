@@ -1,0 +1,212 @@
+"""End to end in headless Chromium: the report's map.html from disk, and the explorer.
+
+Uses Debian's ``chromium`` package (``/usr/bin/chromium``) driven by Playwright's Python package;
+no browser is downloaded. Screenshots go to ``$BANDPRINT_SCREENSHOTS`` when set (to look at
+them), else to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bandprint.report import build_report, load_map_data, nearest_neighbours
+from report_workspace import CAO_FILE, cao_id, report_workspace
+
+CHROMIUM = Path(os.environ.get("BANDPRINT_CHROMIUM", "/usr/bin/chromium"))
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.is_file(),
+        reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package: "
+        "apt-get install chromium)",
+    ),
+]
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+@pytest.fixture(scope="module")
+def report_ws(tmp_path_factory):
+    return report_workspace(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = os.environ.get("BANDPRINT_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 860})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on(
+        "requestfailed",
+        lambda req: (
+            errors.append(f"request failed: {req.url}") if not req.url.startswith("data:") else None
+        ),
+    )
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="module")
+def report_dir(report_ws, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("browser-report")
+    build_report(report_ws, out, exemplar_clusters=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(report_ws) -> Iterator[Any]:
+    from bandprint.explorer import make_server
+
+    srv = make_server(report_ws, port=0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def _wait_for_map(pg: Any) -> None:
+    pg.wait_for_selector("#map[data-ready='1']", timeout=30_000)
+
+
+def _search(pg: Any, text: str) -> str:
+    pg.fill("#search", text)
+    pg.press("#search", "Enter")
+    pg.wait_for_function(
+        "document.getElementById('search-status').textContent.length > 0", timeout=10_000
+    )
+    return pg.inner_text("#search-status")
+
+
+def _neighbour_ids(pg: Any, selector: str = "#neighbours li") -> list[str]:
+    return pg.eval_on_selector_all(selector, "els => els.map(e => e.dataset.id)")
+
+
+def _a_clustered_material(ws: Any) -> str:
+    pts = load_map_data(ws).points
+    return str(pts[pts["cluster"] >= 0]["material_id"].iloc[0])
+
+
+def test_report_map_search_from_disk(page, report_dir, report_ws, shots) -> None:
+    page.goto((report_dir / "map.html").as_uri())
+    _wait_for_map(page)
+    page.screenshot(path=str(shots / "report-map.png"))
+    target = _a_clustered_material(report_ws)
+    status = _search(page, target)
+    assert status.startswith(f"Found {target}")
+    assert page.get_attribute("#map", "data-selected") == target
+    # A formula finds a material with that formula; nonsense finds nothing and says so.
+    formula = load_map_data(report_ws).points.set_index("material_id").at[target, "formula"]
+    status = _search(page, formula)
+    found = page.get_attribute("#map", "data-selected")
+    assert status.startswith(f"Found {found} · {formula} ·")
+    # A fragment of an id lists its matches (all samples of the zoo family).
+    assert "matches" in _search(page, target.split("-")[0])
+    assert _search(page, "no-such-material-xyz").startswith("No material matches")
+    page.screenshot(path=str(shots / "report-search.png"))
+
+
+def test_report_map_hover_and_click(page, report_dir, report_ws, shots) -> None:
+    page.goto((report_dir / "map.html").as_uri())
+    _wait_for_map(page)
+    target = _a_clustered_material(report_ws)
+    _search(page, target)  # zooms in, so the point is well apart from the others
+    page.wait_for_timeout(300)
+    pos = page.evaluate(f"bandprintMap.pointPosition(bandprintMap.indexOf('{target}'))")
+    page.mouse.move(pos["x"], pos["y"])
+    page.wait_for_selector("#tooltip:not([hidden])", timeout=5_000)
+    hovered = page.get_attribute("#tooltip", "data-id")
+    assert page.eval_on_selector("#tooltip img", "img => img.naturalWidth") > 0
+    page.screenshot(path=str(shots / "report-hover.png"))
+    page.mouse.click(pos["x"], pos["y"])
+    page.wait_for_selector("#neighbours li", timeout=5_000)
+    clicked = page.get_attribute("#map", "data-selected")
+    assert clicked == hovered
+    expect = [m for m, _ in nearest_neighbours(report_ws, [clicked], k=10)[clicked]]
+    assert _neighbour_ids(page) == expect
+    page.screenshot(path=str(shots / "report-click.png"))
+    # Clicking a listed neighbour selects it in turn.
+    page.click(f"#neighbours li[data-id='{expect[0]}']")
+    assert page.get_attribute("#map", "data-selected") == expect[0]
+
+
+def test_explorer_material_page(page, server, report_ws, shots) -> None:
+    target = _a_clustered_material(report_ws)
+    page.goto(f"{server.url}material/{target}")
+    page.wait_for_function(
+        "document.getElementById('band-plot').complete && "
+        "document.getElementById('band-plot').naturalWidth > 0",
+        timeout=30_000,
+    )
+    expect = [m for m, _ in nearest_neighbours(report_ws, [target], k=10)[target]]
+    assert _neighbour_ids(page, "#similar li") == expect
+    assert page.inner_text("#cluster h2").startswith("Cluster ")
+    page.screenshot(path=str(shots / "explorer-material.png"), full_page=True)
+
+
+def test_explorer_upload_lands_next_to_itself(page, server, report_ws, shots) -> None:
+    page.goto(server.url)
+    _wait_for_map(page)
+    page.screenshot(path=str(shots / "explorer-map.png"))
+    page.set_input_files("#upload-input", str(CAO_FILE))
+    page.wait_for_selector("#upload-result li", timeout=120_000)
+    assert _neighbour_ids(page, "#upload-result li")[0] == cao_id(report_ws)
+    assert "placed on the map" in page.inner_text("#upload-status")
+    page.screenshot(path=str(shots / "explorer-upload.png"))
+
+
+def test_explorer_bad_upload_shows_one_line(page, server, tmp_path, shots) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("these are not bands")
+    page.goto(server.url)
+    _wait_for_map(page)
+    page.set_input_files("#upload-input", str(bad))
+    page.wait_for_selector("#upload-status.error", timeout=30_000)
+    text = page.inner_text("#upload-status")
+    assert text.startswith("Error: notes.txt") and "\n" not in text and "Traceback" not in text
+    page.screenshot(path=str(shots / "explorer-bad-upload.png"))
+
+
+def test_explorer_map_links_to_material_pages(page, server, report_ws) -> None:
+    target = _a_clustered_material(report_ws)
+    page.goto(f"{server.url}?q={target}")
+    _wait_for_map(page)
+    page.wait_for_selector("#neighbours li a", timeout=10_000)
+    first = _neighbour_ids(page)[0]
+    page.click(f"#neighbours li[data-id='{first}'] a")
+    page.wait_for_url(f"**/material/{first}", timeout=10_000)
+    assert first in page.title()

@@ -1,0 +1,107 @@
+"""Candidate duplicates: calibrated threshold, planted near-copies, the command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bandprint.analyse.duplicates import (
+    DUPLICATE_COLUMNS,
+    calibrate_threshold,
+    duplicates_workspace,
+    find_duplicates,
+)
+from bandprint.errors import BandprintError
+
+
+def planted(n=300, n_dup=12, dim=98, eps=0.01, seed=0):
+    """Distinct fingerprints plus near-copies of ``n_dup`` of them (each value moved by up to
+    ``eps``, against ~1 between distinct materials)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, dim))
+    src = rng.choice(n, n_dup, replace=False)
+    copies = X[src] + rng.uniform(-eps, eps, size=(n_dup, dim))
+    ids = [f"m{i}" for i in range(n)] + [f"m{s}-dup" for s in src]
+    formulas = [f"F{i}" for i in range(n)] + [f"F{s}" for s in src]
+    truth = {tuple(sorted((f"m{s}", f"m{s}-dup"))) for s in src}
+    return ids, np.vstack([X, copies]).astype(np.float32), formulas, truth
+
+
+def test_threshold_rule():
+    rng = np.random.default_rng(1)
+    bulk = np.exp(rng.normal(np.log(50.0), 0.05, size=1000))
+    t = calibrate_threshold(np.r_[bulk, [5.0, 6.0, 7.0]])
+    # 5 robust SDs below the median: ≈ 50·exp(-0.25); the planted tiny ones do not move it.
+    assert t == pytest.approx(50 * np.exp(-5 * 0.05), rel=0.02)
+    assert 7.0 < t < np.min(bulk)
+    assert calibrate_threshold(bulk, k=3) == pytest.approx(50 * np.exp(-3 * 0.05), rel=0.02)
+    with pytest.raises(BandprintError, match="at least 3"):
+        calibrate_threshold(np.array([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("p", [0.2, 2.0])
+def test_planted_near_copies_are_found(p):
+    ids, X, formulas, truth = planted()
+    result = find_duplicates(ids, X, formulas, p=p)
+    t = result.table
+    found = {tuple(sorted(ab)) for ab in zip(t.material_id_1, t.material_id_2, strict=True)}
+    assert found == truth  # precision and recall 1 on this easy case
+    assert list(result.table.columns) == DUPLICATE_COLUMNS
+    assert result.table["same_formula"].all() and result.table["mutual_nearest"].all()
+    assert (result.table["relative_distance"] < 1).all()
+    assert result.table["distance"].is_monotonic_increasing
+    assert result.threshold < result.median_nn_distance
+
+
+def test_same_formula_flag_and_filter():
+    ids, X, formulas, _ = planted(seed=2)
+    formulas[-1] = "Other"
+    all_pairs = find_duplicates(ids, X, formulas)
+    assert (~all_pairs.table["same_formula"]).sum() == 1
+    only = find_duplicates(ids, X, formulas, same_formula_only=True)
+    assert len(only.table) == len(all_pairs.table) - 1 and only.table["same_formula"].all()
+    given = find_duplicates(ids, X, formulas, threshold=0.0)
+    assert given.rule == "given" and given.table.empty
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    from bandprint.store import Workspace
+    from bandprint.zoo import near_duplicate, sample_zoo
+
+    bss = sample_zoo(30, seed=4)
+    rng = np.random.default_rng(0)
+    dup = near_duplicate(bss[0], rng)
+    ws = Workspace(tmp_path / "ws", create=True)
+    ws.add_band_structures([(b, b.material_id, "x") for b in [*bss, dup]])
+    X = rng.normal(size=(31, 98))
+    X[30] = X[0] + rng.uniform(-0.01, 0.01, 98)
+    ws.write_fingerprints("synthetic", [b.material_id for b in [*bss, dup]], X)
+    return ws, bss[0].material_id, dup.material_id
+
+
+def test_workspace_and_command(workspace, tmp_path):
+    import orjson
+
+    from bandprint.cli import main
+
+    ws, a, b = workspace
+    result = duplicates_workspace(ws)
+    assert len(result.table) == 1
+    row = result.table.iloc[0]
+    assert {row.material_id_1, row.material_id_2} == {a, b} and row.same_formula
+    assert ws.table_meta("duplicates")["threshold"] == pytest.approx(result.threshold)
+    runner = CliRunner()
+    res = runner.invoke(main, ["duplicates", str(ws.path), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = orjson.loads(res.output)
+    assert len(out["pairs"]) == 1 and out["params"]["rule"].startswith("exp(median")
+    res = runner.invoke(main, ["duplicates", str(ws.path)])
+    assert "1 candidate pairs (1 with the same formula)" in res.output
+    png = tmp_path / "pair.png"
+    res = runner.invoke(main, ["duplicates", str(ws.path), "--show", a, b, "--out", str(png)])
+    assert res.exit_code == 0, res.output
+    assert png.stat().st_size > 10_000 and "fingerprint distance" in res.output
+    res = runner.invoke(main, ["duplicates", str(ws.path), "--show", a, "nope", "--out", str(png)])
+    assert res.exit_code == 2 and "no material nope" in res.output

@@ -1,0 +1,297 @@
+"""Training, noise, checkpoints, encoding, model files, workspaces and the shipped model.
+
+A tiny architecture (32 px, 2×2×2 latent) keeps training to seconds; the shipped model is
+the real ``small`` one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from bandprint import BandprintError, read_band_structure
+from bandprint.cli import main
+from bandprint.fingerprint import (
+    Fingerprinter,
+    default_model_path,
+    fingerprint_workspace,
+    load_default_fingerprinter,
+    random_erase,
+    reconstruction_figure,
+    traversal_figure,
+    workspace_images,
+)
+from bandprint.model import AutoencoderConfig
+from bandprint.render import RenderSettings, render_band_images
+
+REAL = Path(__file__).parent / "data" / "real"
+TINY = AutoencoderConfig("tiny", 32, (4, 8, 8, 8), 2, False)
+
+
+@pytest.fixture(scope="module")
+def zoo_samples():
+    from bandprint import zoo
+
+    return zoo.sample_zoo(48, seed=3)
+
+
+@pytest.fixture(scope="module")
+def tiny_images(zoo_samples):
+    return render_band_images(zoo_samples, RenderSettings(size=32))
+
+
+def tiny(**kwargs) -> Fingerprinter:
+    kw = dict(config=TINY, epochs=3, batch_size=8, max_lr=3e-3, progress=False, device="cpu")
+    return Fingerprinter(**{**kw, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_images):
+    return tiny(epochs=3).fit(tiny_images)
+
+
+# -- noise ----------------------------------------------------------------------------------
+def test_noise_hits_about_half_and_leaves_target_untouched():
+    images = (torch.rand(600, 1, 32, 32) < 0.1).float()
+    before = images.clone()
+    noised, hit = random_erase(images, 0.5, torch.Generator().manual_seed(1))
+    assert torch.equal(images, before)  # the target is not modified
+    changed = (noised != images).flatten(1).any(1)
+    assert 0.42 < hit.float().mean() < 0.58
+    assert torch.equal(changed, hit)
+    # One rectangle per hit image, at most ~0.3 of its area (rounding of the sides aside).
+    for i in torch.nonzero(hit).flatten()[:50].tolist():
+        rows = torch.nonzero((noised[i, 0] != images[i, 0]).any(1)).flatten()
+        cols = torch.nonzero((noised[i, 0] != images[i, 0]).any(0)).flatten()
+        h, w = int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+        assert h * w <= 0.36 * 32 * 32
+    assert not (noised[~hit] != images[~hit]).any()
+
+
+def test_noise_probability_zero_and_one():
+    images = torch.zeros(20, 1, 16, 16)
+    gen = torch.Generator().manual_seed(0)
+    assert not random_erase(images, 0.0, gen)[1].any()
+    assert random_erase(images, 1.0, gen)[1].all()
+
+
+# -- training -------------------------------------------------------------------------------
+def test_training_learns_more_than_the_ink_fraction():
+    # Images with one band pixel row at a random height: learnable by a tiny model, which must
+    # beat the constant guess (the mean ink fraction, what an untrained decoder outputs) on
+    # held-out images.
+    rng = np.random.default_rng(0)
+    images = np.zeros((64, 32, 32), np.uint8)
+    images[np.arange(64), rng.integers(2, 30, 64)] = 1
+    fp = tiny(epochs=10, batch_size=4, max_lr=1e-2, noise_prob=0.0).fit(images)
+    h = fp.history_
+    assert len(h) == 10 and fp.n_val_ == 6 and fp.n_train_ == 58
+    assert h[-1]["train_bce"] < 0.85 * h[0]["train_bce"]
+    assert h[-1]["val_bce"] < 0.85 * fp.baseline_bce_
+
+
+def test_fitted_attributes(trained):
+    assert len(trained.history_) == 3 and trained.n_val_ == 5 and trained.n_train_ == 43
+    assert trained.model_id_.startswith("tiny-") and len(trained.model_id_) == 15
+    info = trained.info()
+    assert info["fingerprint_length"] == 8 and info["render"]["size"] == 32
+
+
+def test_seeded_training_is_repeatable(tiny_images):
+    a = tiny(epochs=2).fit(tiny_images[:24])
+    b = tiny(epochs=2).fit(tiny_images[:24])
+    c = tiny(epochs=2, seed=1).fit(tiny_images[:24])
+    strip = lambda h: [(e["train_bce"], e["val_bce"]) for e in h]  # noqa: E731
+    assert strip(a.history_) == strip(b.history_)
+    assert a.model_id_ == b.model_id_
+    assert a.model_id_ != c.model_id_
+
+
+def test_resume_continues_exactly(tiny_images, tmp_path):
+    data = tiny_images[:24]
+    straight = tiny(epochs=3).fit(data)
+    ckpt = tmp_path / "run.ckpt"
+    first = tiny(epochs=3, checkpoint=ckpt).fit(data, stop_after=1)
+    assert len(first.history_) == 1 and ckpt.is_file()
+    # A fresh object: everything (settings, optimiser, schedule, epoch) comes from the file.
+    resumed = Fingerprinter(progress=False, checkpoint=ckpt, device="cpu").fit(data, resume=ckpt)
+    strip = lambda h: [(e["epoch"], e["train_bce"], e["val_bce"]) for e in h]  # noqa: E731
+    assert strip(resumed.history_) == strip(straight.history_)
+    assert resumed.model_id_ == straight.model_id_
+    with pytest.raises(BandprintError, match="already trained"):
+        Fingerprinter(progress=False).fit(data, resume=ckpt)
+    with pytest.raises(BandprintError, match="other images"):
+        Fingerprinter(progress=False).fit(tiny_images[24:], resume=tmp_path / "run.ckpt")
+
+
+def test_band_structures_are_rendered_with_the_model_settings(trained, zoo_samples):
+    from_bs = trained.transform(zoo_samples[:5])
+    from_images = trained.transform(render_band_images(zoo_samples[:5], RenderSettings(size=32)))
+    assert np.array_equal(from_bs, from_images)
+    with pytest.raises(BandprintError, match="expected"):
+        trained.transform(np.zeros((2, 64, 64)))
+
+
+# -- encoding -------------------------------------------------------------------------------
+def test_transform_is_deterministic_and_batch_independent(trained, tiny_images):
+    a = trained.transform(tiny_images)
+    assert a.shape == (48, 8) and a.dtype == np.float32
+    assert np.array_equal(a, trained.transform(tiny_images))
+    np.testing.assert_allclose(a, trained.transform(tiny_images, batch_size=5), atol=1e-5)
+
+
+def test_fingerprint_does_not_depend_on_its_batch(trained, tiny_images):
+    # An uploaded file is encoded alone; the stored copy was encoded in a batch. Under p = 0.2
+    # even 1e-6 differences add up to a clearly non-zero distance, so they must be bitwise equal.
+    batch = trained.transform(tiny_images)
+    for i in (0, 7, 47):
+        alone = trained.transform(tiny_images[i : i + 1])
+        shifted = trained.transform(tiny_images[i:])
+        assert np.array_equal(alone[0], batch[i])
+        assert np.array_equal(shifted[0], batch[i])
+
+
+def test_decode_and_reconstruct(trained, tiny_images):
+    latent = trained.transform(tiny_images[:4])
+    decoded = trained.decode(latent)
+    recon = trained.reconstruct(tiny_images[:4])
+    assert decoded.shape == recon.shape == (4, 32, 32)
+    np.testing.assert_allclose(decoded, recon, atol=1e-5)
+    assert ((recon >= 0) & (recon <= 1)).all()
+    assert np.isclose(trained.decode(latent.reshape(4, 2, 2, 2)), decoded, atol=1e-6).all()
+
+
+def test_save_load_round_trip(trained, tiny_images, tmp_path):
+    trained.save(tmp_path / "m.pt")
+    back = Fingerprinter.load(tmp_path / "m.pt", device="cpu")
+    assert back.model_id_ == trained.model_id_
+    assert back.render_ == trained.render_ and back.config_ == trained.config_
+    assert back.history_ == trained.history_
+    assert np.array_equal(back.transform(tiny_images), trained.transform(tiny_images))
+    # Half precision: a different (rounded) model, close fingerprints, its own identity.
+    trained.save(tmp_path / "h.pt", half=True)
+    half = Fingerprinter.load(tmp_path / "h.pt")
+    assert half.model_id_ != trained.model_id_
+    np.testing.assert_allclose(
+        half.transform(tiny_images), trained.transform(tiny_images), atol=0.05
+    )
+
+
+def test_bad_model_files(tmp_path):
+    with pytest.raises(BandprintError, match="no such model file"):
+        Fingerprinter.load(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(BandprintError, match="not a bandprint model file"):
+        Fingerprinter.load(tmp_path / "junk.pt")
+    with pytest.raises(BandprintError, match="not trained"):
+        Fingerprinter().transform(np.zeros((1, 112, 112)))
+
+
+# -- the shipped model ----------------------------------------------------------------------
+def test_shipped_model_encodes_a_real_sample():
+    assert default_model_path().is_file()
+    assert default_model_path().stat().st_size < 5_000_000
+    fp = load_default_fingerprinter()
+    assert fp.config_.name == "small" and fp.render_.size == 112
+    assert fp.model_id_.startswith("small-")
+    bs = read_band_structure(REAL / "pymatgen-json" / "Cu_30_bandstructure.json")
+    vec = fp.transform(bs)
+    assert vec.shape == (1, 98) and np.isfinite(vec).all()
+    # Trained: it reconstructs held-out images better than the constant guess.
+    last = fp.history_[-1]
+    assert last["val_bce"] < 0.5 * fp.baseline_bce_
+
+
+# -- workspaces and commands ----------------------------------------------------------------
+@pytest.fixture
+def workspace(tmp_path, zoo_samples):
+    from bandprint.store import Workspace
+
+    ws = Workspace(tmp_path / "ws", create=True)
+    ws.add_band_structures([(bs, bs.material_id, "x") for bs in zoo_samples[:20]])
+    return ws
+
+
+def test_fingerprint_workspace_encodes_only_new_materials(workspace, trained, zoo_samples):
+    report = fingerprint_workspace(workspace, trained, progress=False)
+    assert report.encoded == 20 and report.already == 0
+    ids, vectors = workspace.read_fingerprints(trained.model_id_)
+    by_id = dict(zip(ids, vectors, strict=True))
+    expected = trained.transform(zoo_samples[:20])
+    for bs, vec in zip(zoo_samples[:20], expected, strict=True):
+        np.testing.assert_allclose(by_id[bs.material_id], vec, atol=1e-6)
+    assert workspace.fingerprint_model_info(trained.model_id_)["fingerprint_length"] == 8
+    workspace.add_band_structures([(bs, bs.material_id, "x") for bs in zoo_samples[20:23]])
+    again = fingerprint_workspace(workspace, trained, progress=False)
+    assert again.encoded == 3 and again.already == 20
+
+
+def test_workspace_images_cache(workspace, zoo_samples):
+    settings = RenderSettings(size=32)
+    ids, images, skipped = workspace_images(workspace, settings, progress=False)
+    assert len(ids) == 20 and not skipped
+    assert (workspace.path / "cache" / f"images-{settings.key}.npz").is_file()
+    # A re-ingested material (changed) and a new one are rendered; the rest come from cache.
+    changed = zoo_samples[0]
+    changed.energies = changed.energies + 1.0
+    workspace.add_band_structures([(changed, "k", "y"), (zoo_samples[30], "k2", "z")])
+    ids2, images2, _ = workspace_images(workspace, settings, progress=False)
+    assert len(ids2) == 21
+    pos = {m: i for i, m in enumerate(ids2)}
+    expected = render_band_images([changed, zoo_samples[30]], settings)
+    assert np.array_equal(images2[pos[changed.material_id]], expected[0])
+    assert np.array_equal(images2[pos[zoo_samples[30].material_id]], expected[1])
+    assert np.array_equal(images2[pos[ids[5]]], images[5])
+
+
+def test_cli_commands(workspace, trained, tmp_path):
+    model = tmp_path / "tiny.pt"
+    trained.save(model)
+    ws = str(workspace.path)
+    mid = workspace.ids()[0]
+    runner = CliRunner()
+    r = runner.invoke(main, ["render", ws, mid, "--out", str(tmp_path / "a.png")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "a.png").is_file()
+    r = runner.invoke(main, ["fingerprint", ws, "--model", str(model), "-q"])
+    assert r.exit_code == 0, r.output
+    assert "encoded 20 materials" in r.output
+    r = runner.invoke(main, ["fingerprint", ws, "--model", str(model), "-q"])
+    assert "encoded 0 materials, 20 already" in r.output
+    out = tmp_path / "r.png"
+    r = runner.invoke(main, ["reconstruct", ws, mid, "--out", str(out), "--model", str(model)])
+    assert r.exit_code == 0, r.output
+    assert out.stat().st_size > 1000
+    out = tmp_path / "t.png"
+    args = ["traverse", ws, mid, "--channel", "1", "--pos", "1,0", "--out", str(out)]
+    r = runner.invoke(main, [*args, "--model", str(model), "--deltas", "-1,0,1"])
+    assert r.exit_code == 0, r.output
+    assert out.is_file()
+    r = runner.invoke(main, [*args, "--model", str(model), "--pos", "5,5"])
+    assert r.exit_code == 2 and "outside the 2×2 latent grid" in r.output
+    r = runner.invoke(main, ["fingerprint", ws, "--model", str(tmp_path / "none.pt")])
+    assert r.exit_code == 2 and "no such model file" in r.output
+
+
+def test_cli_train_small_preset(workspace, tmp_path):
+    out = tmp_path / "m.pt"
+    args = ["train", str(workspace.path), "--epochs", "1", "--out", str(out), "-q"]
+    r = CliRunner().invoke(main, [*args, "--batch-size", "8"])
+    assert r.exit_code == 0, r.output
+    fp = Fingerprinter.load(out)
+    assert fp.config_.name == "small" and len(fp.history_) == 1 and fp.n_train_ == 18
+    assert Path(f"{out}.ckpt").is_file()
+    assert fp.model_id_ in r.output
+
+
+def test_figures(trained, zoo_samples):
+    fig = reconstruction_figure(trained, zoo_samples[0])
+    assert len(fig.axes) == 4
+    fig = traversal_figure(trained, zoo_samples[0], channel=0, pos=(1, 1), deltas=[0, 0.5, 0.9])
+    assert len(fig.axes) == 4
+    with pytest.raises(BandprintError, match="channel 2"):
+        traversal_figure(trained, zoo_samples[0], channel=2, pos=(0, 0))
