@@ -1,6 +1,6 @@
 """Train the model shipped in ``src/bandprint/models/default-small.pt``, reproducibly.
 
-    python scripts/train_default_model.py [--n-zoo 3000] [--epochs 30] [--threads 1]
+    python scripts/train_default_model.py [--n-zoo 2400] [--epochs 30] [--threads 1]
 
 Data (all generated or in the repository, nothing downloaded):
 
@@ -92,7 +92,7 @@ def stacked_images(band_structures: list, images: np.ndarray, n: int, seed: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n-zoo", type=int, default=3000)
+    parser.add_argument("--n-zoo", type=int, default=2400)
     parser.add_argument("--n-stacks", type=int, default=1200)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)

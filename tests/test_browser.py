@@ -22,6 +22,7 @@ CHROMIUM = Path(os.environ.get("BANDPRINT_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
     "--headless",
     "--no-sandbox",
+    "--disable-dev-shm-usage",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",

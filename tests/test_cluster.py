@@ -363,6 +363,14 @@ def test_cli_cluster_and_sweep(workspace, tmp_path):
     assert res.exit_code == 0, res.output
     out = orjson.loads(res.output)
     assert out["meta"]["embedding"] == "tsne" and len(out["clusters"][0]["exemplars"]) <= 2
+    materials = out["materials"]  # the per-material table, as stored
+    assert len(materials) == out["meta"]["n"]
+    assert {"material_id", "cluster", "probability", "exemplar_rank", "x", "y", "group"} <= set(
+        materials[0]
+    )
+    assert sum(r["cluster"] < 0 for r in materials) == out["meta"]["n_unclassified"]
+    sizes = {c["cluster"]: c["size"] for c in out["clusters"]}
+    assert all(sum(r["cluster"] == c for r in materials) == n for c, n in sizes.items())
     png = tmp_path / "sweep.png"
     res = runner.invoke(
         main,

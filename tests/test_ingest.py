@@ -85,6 +85,34 @@ def test_rerun_skips_unchanged_and_reingests_a_touched_file(tmp_path):
     assert len(ws) == 10 and len(ws.catalog()) == 10
 
 
+def test_a_bad_db_json_line_costs_only_that_row_and_a_mended_row_is_reread(tmp_path):
+    write_2dmatpedia(tmp_path / "db", 4, seed=5, nbands=4, points_per_segment=6)
+    db = tmp_path / "db" / "db.json"
+    lines = db.read_bytes().splitlines()
+    good_last = lines[-1]
+    lines[-1] = good_last[: len(good_last) // 2]  # truncated: 2dm-4's row is lost
+    db.write_bytes(b"\n".join(lines) + b"\n")
+    ws_path = tmp_path / "ws"
+    report = ingest([tmp_path / "db"], ws_path, workers=1, progress=False)
+    assert (report.n_ingested, report.n_failed) == (4, 1)
+    ((path, reason),) = report.failures
+    assert path == str(db) and reason.startswith("line 4 is not JSON")
+    ws = Workspace(ws_path)
+    assert ws.get("2dm-3").metadata["sg_number"] == 187
+    assert "sg_number" not in ws.get("2dm-4").metadata  # stored, without its lost row
+
+    # Mend the row and edit another: exactly those two are read again, band files untouched.
+    rows = [orjson.loads(line) for line in lines[:-1]] + [orjson.loads(good_last)]
+    rows[1]["sg_number"] = 164
+    db.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    again = ingest([tmp_path / "db"], ws_path, workers=1, progress=False)
+    assert (again.n_ingested, again.n_skipped_unchanged, again.n_failed) == (2, 2, 0)
+    ws = Workspace(ws_path)
+    assert ws.get("2dm-4").metadata["sg_number"] == 187
+    assert ws.get("2dm-2").metadata["sg_number"] == 164
+    assert len(ws) == 4
+
+
 def test_failures_are_reported_one_line_each_and_the_batch_goes_on(tmp_path, mixed):
     ws_path = tmp_path / "ws"
     report = ingest([mixed, tmp_path / "nowhere"], ws_path, workers=2, progress=False)

@@ -88,3 +88,32 @@ def test_metals_and_spin(real_dir):
     assert cu.is_metal
     assert vbr2.is_spin_polarized and not vbr2.is_metal
     assert not np.allclose(vbr2.energies[0], vbr2.energies[1])
+
+
+def test_every_real_file_ingests_and_the_store_gives_back_what_was_read(real_dir, tmp_path):
+    from bandprint.ingest import ingest
+    from bandprint.store import Workspace
+
+    report = ingest([real_dir], tmp_path / "ws", workers=2, progress=False)
+    # only sumo's two header JSONs (test oracles) are passed over
+    assert (report.n_ingested, report.n_failed) == (len(EXPECTED), 2)
+    ws = Workspace(tmp_path / "ws")
+    assert set(ws.ids()) == set(EXPECTED)
+    for bs in read_band_structures(real_dir):
+        stored = ws.get(bs.material_id)
+        fmt, nspin, nk, nb, path = EXPECTED[bs.material_id]
+        assert (stored.source_format, stored.nspin, stored.nkpoints, stored.nbands) == (
+            fmt,
+            nspin,
+            nk,
+            nb,
+        )
+        assert stored.path_string == path and stored == bs
+
+
+def test_a_materials_project_id_in_the_dictionary_names_the_material(real_dir, tmp_path):
+    d = json.loads((real_dir / "pymatgen-json/CaO_2605_bandstructure.json").read_text())
+    d["material_id"] = "mp-2605"
+    (tmp_path / "CaO.json").write_text(json.dumps(d))
+    (bs,) = read_band_structures(tmp_path / "CaO.json")
+    assert bs.material_id == "mp-2605"

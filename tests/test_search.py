@@ -180,3 +180,25 @@ def test_workspace_similar_by_id_and_by_file(trained_model, tmp_path):
     # The shipped model is not the one these fingerprints were made with.
     res = runner.invoke(main, ["similar", str(ws.path), str(file)])
     assert res.exit_code == 2 and ("model" in res.output)
+
+
+def test_a_single_query_never_waits_for_the_inverted_lists(trained_model, tmp_path, monkeypatch):
+    from bandprint.analyse import search
+    from bandprint.fingerprint import fingerprint_workspace
+    from bandprint.store import Workspace
+
+    fp, _path, bss = trained_model
+    ws = Workspace(tmp_path / "ws", create=True)
+    ws.add_band_structures([(b, b.material_id, "x") for b in bss])
+    fingerprint_workspace(ws, fp, progress=False)
+    monkeypatch.setattr(search, "EXACT_INDEX_LIMIT", 10)  # 30 fingerprints: "large"
+    trained = []
+    monkeypatch.setattr(search.IVFLists, "train", lambda *a, **k: trained.append(1))
+    df = similar_materials(ws, bss[0].material_id, k=5)
+    assert not trained and not (tmp_path / "ws" / "index").exists()
+    ids, X = ws.read_fingerprints()
+    d = search.pairwise_distances(X[:1], X, p=0.2)[0]
+    d[0] = np.inf
+    expected = [ids[i] for i in np.argsort(d)[:5]]
+    assert list(df["material_id"]) == expected
+    np.testing.assert_allclose(df["distance"], np.sort(d)[:5], rtol=1e-5)

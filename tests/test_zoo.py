@@ -198,6 +198,10 @@ def test_two_orbital_square_sigma_only_bands_are_one_dimensional():
         assert truth["flat_strips"] == strip, efermi  # strips are [a, b), the top one closed
     outside = band_truth(lat.band_structure(efermi=0.9))  # the flat piece at +1.1 eV
     assert outside["flat_strips"] == "" and outside["n_flat_segments"] == 0
+    # The px band is flat along Γ–X only (2Vσ = 2 eV), not along the whole path.
+    (piece,) = band_truth(lat.band_structure(efermi=1.7))["flat_pieces"]
+    assert piece == {"segment": "Γ–X", "spin": 0, "energy": 0.3, "width": 0.0,
+                     "whole_path": False}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -360,6 +364,7 @@ def test_flat_levels_through_crossings_and_strips():
     assert np.ptp(e[:, 0]) > 1 and np.ptp(e[:, 1]) > 1  # sorted bands are not flat
     truth = band_truth(_bs(e))
     assert truth["flat_band_energies"] == [0.25]
+    assert [(p["energy"], p["whole_path"]) for p in truth["flat_pieces"]] == [(0.25, True)]
     assert truth["n_flat_bands"] == 1 and truth["flat_strips"] == "2"
     low = band_truth(_bs(np.stack([flat - 1.0, steep + 5], axis=1)))
     assert low["flat_strips"] == "4" and low["has_flat_band_near_ef"]

@@ -156,11 +156,15 @@ _FIND_COLUMNS = {
 }
 
 
-@main.command(name="list")
-@click.argument("workspace", type=click.Path())
-@click.option(
+#: Tables print for people; ``--format json`` gives machines the same rows.
+_FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
+
+
+@main.command(name="list")
+@click.argument("workspace", type=click.Path())
+@_FORMAT
 @user_errors
 def list_materials(workspace: str, fmt: str) -> None:
     """List the materials stored in WORKSPACE."""
@@ -630,9 +634,7 @@ def _flat_strips(text: str) -> list[int]:
     default=None,
     help="Drop out-of-plane path segments [default: for 2-D materials].",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@_FORMAT
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
 def flatbands(
@@ -689,9 +691,7 @@ def flatbands(
 @click.option("--metal/--insulator", default=None, help="Metals only / non-metals only.")
 @click.option("--cluster", type=int, default=None, help="Members of this cluster.")
 @click.option("--formula", default=None, help="This (reduced) formula, e.g. CaO.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@_FORMAT
 @user_errors
 def find(
     workspace: str,
@@ -729,9 +729,6 @@ def find(
 
 
 # -- cluster, sweep, similar, duplicates, structures (issue 5) -------------------------------
-_FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
 _MODEL_ID = click.option(
     "--model", "model_id", default=None, help="Fingerprint model id [default: the latest]."
 )
@@ -881,7 +878,7 @@ def cluster(
     summary = run.summary(top)
     m = run.meta
     if fmt == "json":
-        _echo_json({"meta": m, "clusters": _records(summary)})
+        _echo_json({"meta": m, "clusters": _records(summary), "materials": _records(run.table)})
         return
     n = m["n"]
     click.echo(
@@ -1065,7 +1062,7 @@ def duplicates(
         from bandprint.analyse.duplicates import pair_figure
         from bandprint.analyse.search import pairwise_distances, workspace_index
 
-        index, _ = workspace_index(ws, model_id, p)
+        index, _ = workspace_index(ws, model_id, p, few_queries=True)
         pos = {m: i for i, m in enumerate(index.ids)}
         dist = None
         if show[0] in pos and show[1] in pos:

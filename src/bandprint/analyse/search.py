@@ -701,10 +701,17 @@ def workspace_index(
     p: float = P_DEFAULT,
     kind: IndexKind = "auto",
     rebuild: bool = False,
+    few_queries: bool = False,
 ) -> tuple[SimilarityIndex, str]:
     """The similarity index of a workspace's fingerprints (``(index, model id)``), loaded
     from ``WS/index/<model>-p<p>/`` when it was built on exactly the current fingerprints,
-    else built and saved there."""
+    else built and saved there.
+
+    ``few_queries``: the caller will search at most a handful of queries, which ``search``
+    answers exhaustively whatever the index; so with ``kind="auto"`` and no saved index, an
+    exact one is used in memory and the inverted lists (minutes to train at a million) are
+    left to the first caller that searches in bulk.
+    """
     models = ws.fingerprint_models()
     ids, X = ws.read_fingerprints(model_id)
     model = model_id or models[-1]
@@ -715,6 +722,8 @@ def workspace_index(
     index = None if rebuild else SimilarityIndex.load(folder, ids, X, digest)
     if index is not None and kind not in ("auto", index.kind):
         index = None
+    if index is None and few_queries and kind == "auto":
+        return SimilarityIndex.build(ids, X, p=p, kind="exact", digest=digest), model
     if index is None:
         index = SimilarityIndex.build(ids, X, p=p, kind=kind, digest=digest)
         index.save(folder)
@@ -768,7 +777,7 @@ def similar_materials(
     """
     import pandas as pd
 
-    index, model = workspace_index(ws, model_id, p, kind)
+    index, model = workspace_index(ws, model_id, p, kind, few_queries=True)
     names, Q, own = _query_fingerprints(ws, index, model, query, model_file)
     idx, dist = index.search(Q, k, exclude=own, exact=None if kind == "auto" else kind == "exact")
     cat = ws.catalog()

@@ -36,6 +36,9 @@ class Source:
     material_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: What else the band structure is read from besides ``paths`` (a 2DMatPedia db.json row),
+    #: so that a rerun notices when only that changed.
+    extra_digest: str = ""
 
     @property
     def key(self) -> str:
@@ -48,6 +51,8 @@ class Source:
         for p in self.paths:
             st = os.stat(p)
             parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+        if self.extra_digest:
+            parts.append(self.extra_digest)
         return ";".join(parts)
 
 
@@ -111,8 +116,11 @@ FILE_FORMATS: list[FileFormat] = [
     ),
 ]
 
-#: Folder-level rules: (claims this folder?, sources it yields). Tried before descending.
-FolderRule = Callable[[Path], "list[Source] | None"]
+OnSkip = Callable[[str, str], None]
+
+#: Folder-level rules: (claims this folder?, sources it yields; problems to ``on_skip``).
+#: Tried before descending.
+FolderRule = Callable[[Path, "OnSkip | None"], "list[Source] | None"]
 FOLDER_RULES: list[FolderRule] = []
 
 SNIFF_BYTES = 65536
@@ -131,11 +139,19 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-def _twodmatpedia_sources(root: Path) -> list[Source] | None:
+def _twodmatpedia_sources(root: Path, on_skip: OnSkip | None) -> list[Source] | None:
     if not twodmatpedia.is_2dmatpedia_dir(root):
         return None
     db = root / "db.json" if (root / "db.json").is_file() else root / "db.json.gz"
-    rows = twodmatpedia.read_db_json(db)
+    # A bad line, or an unreadable db.json, costs those materials their metadata, not the batch;
+    # the digests make a rerun re-read a material once its row is mended.
+    try:
+        rows, digests = twodmatpedia.read_db_json(db, on_bad_line=on_skip)
+    except ReadError as exc:
+        if on_skip is None:
+            raise
+        on_skip(str(db), exc.reason)
+        rows, digests = {}, {}
     sources = []
     for f in sorted((root / "bands").iterdir()):
         if not f.is_file() or f.name.startswith("."):
@@ -148,12 +164,13 @@ def _twodmatpedia_sources(root: Path) -> list[Source] | None:
             else {"database": "2DMatPedia", "is_2d": True}
         )
         meta["source_format"] = twodmatpedia.FORMAT
-        sources.append(Source(twodmatpedia.FORMAT, (str(f),), mid, meta))
+        digest = f"db.json:{digests.get(mid, 'none')}"
+        sources.append(Source(twodmatpedia.FORMAT, (str(f),), mid, meta, extra_digest=digest))
     return sources
 
 
 FOLDER_RULES.append(_twodmatpedia_sources)
-FOLDER_RULES.append(vasp.vasp_folder_sources)
+FOLDER_RULES.append(lambda root, on_skip: vasp.vasp_folder_sources(root))
 
 
 def _read_twodmatpedia(source: Source) -> list[BandStructure]:
@@ -221,7 +238,7 @@ def _unrecognised_reason(p: Path) -> str:
 def _walk_dir(root: Path, on_skip: Callable[[str, str], None] | None) -> Iterator[Source]:
     for rule in FOLDER_RULES:
         try:
-            claimed = rule(root)
+            claimed = rule(root, on_skip)
         except BandprintError as exc:
             if on_skip:
                 on_skip(str(root), str(exc))

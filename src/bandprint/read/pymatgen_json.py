@@ -28,6 +28,16 @@ def looks_like_pymatgen_dict(d: Any) -> bool:
     return isinstance(d, dict) and "bands" in d and "kpoints" in d and "efermi" in d
 
 
+def database_id(d: dict[str, Any]) -> str | None:
+    """The database's own id where the dictionary carries one (Materials Project documents
+    and ``mp-api`` dumps have ``material_id`` or ``task_id``, e.g. ``mp-149``)."""
+    for key in ("material_id", "task_id"):
+        value = d.get(key)
+        if isinstance(value, str | int) and str(value).strip():
+            return str(value).strip()
+    return None
+
+
 def read_pymatgen_json(
     path: str | Path, material_id: str | None = None, metadata: dict[str, Any] | None = None
 ) -> BandStructure:
@@ -38,7 +48,7 @@ def read_pymatgen_json(
     try:
         return band_structure_from_pymatgen_dict(
             d,
-            material_id=material_id or material_id_from_path(path),
+            material_id=material_id or database_id(d) or material_id_from_path(path),
             source=str(path),
             metadata=metadata,
         )

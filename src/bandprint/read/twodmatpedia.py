@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,22 +38,36 @@ def is_2dmatpedia_dir(path: Path) -> bool:
     )
 
 
-def read_db_json(path: str | Path) -> dict[str, dict[str, Any]]:
-    """``material_id`` → row for every readable line of ``db.json``; bad lines are reported."""
+def read_db_json(
+    path: str | Path, on_bad_line: Callable[[str, str], None] | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """``material_id`` → row for every readable line of ``db.json``, and ``material_id`` → a
+    digest of that line (so a rerun notices an edited row). A line that is not JSON or has no
+    ``material_id`` is reported to ``on_bad_line(path, reason)`` and skipped; without a callback
+    it raises ``ReadError``."""
     from bandprint.read.files import read_bytes
 
     rows: dict[str, dict[str, Any]] = {}
+    digests: dict[str, str] = {}
     for lineno, line in enumerate(read_bytes(path).splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise ReadError(path, f"line {lineno} is not JSON ({exc.args[0]})") from None
-        if not isinstance(row, dict) or "material_id" not in row:
-            raise ReadError(path, f"line {lineno} has no material_id")
-        rows[str(row["material_id"])] = row
-    return rows
+            problem = f"line {lineno} is not JSON ({exc.args[0]})"
+        else:
+            ok = isinstance(row, dict) and "material_id" in row
+            problem = None if ok else f"line {lineno} has no material_id"
+        if problem:
+            if on_bad_line is None:
+                raise ReadError(path, problem)
+            on_bad_line(str(path), problem)
+            continue
+        mid = str(row["material_id"])
+        rows[mid] = row
+        digests[mid] = hashlib.blake2b(line, digest_size=8).hexdigest()
+    return rows, digests
 
 
 def metadata_from_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,8 @@ for any band structure)
     such a level spans it within ±1 eV of E_F (``n_flat_segments``); ``flat_strips`` numbers
     the 0.5 eV strips those pieces touch as the published flat-band genome does (1 = +0.5…+1,
     2 = 0…+0.5, 3 = −0.5…0, 4 = −1…−0.5 eV; a level on a boundary belongs to the strip above).
+    ``flat_pieces`` lists each such piece (segment, spin, energy relative to E_F, width, and
+    ``whole_path``: part of a band flat along the whole path, or flat on this segment only).
 """
 
 from bandprint.zoo.dataset import (

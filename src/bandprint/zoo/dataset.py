@@ -105,18 +105,21 @@ def band_truth(bs: BandStructure, max_width: float = FLAT_BANDWIDTH) -> dict[str
 
     Flat bands over the whole path are ``flat_levels`` of each spin channel (energies relative
     to E_F). A segment counts as flat when a level narrower than ``max_width`` spans it within
-    ±``FLAT_WINDOW`` of E_F; ``flat_strips`` lists the strips those pieces touch.
+    ±``FLAT_WINDOW`` of E_F; ``flat_strips`` lists the strips those pieces touch, and
+    ``flat_pieces`` describes each (segment, spin, energy relative to E_F, width, and whether it
+    is part of a band flat over the whole path).
     """
     gap = bs.band_gap()
     rel = bs.energies_relative
-    levels = [lv for s in range(bs.nspin) for lv in flat_levels(rel[s], max_width)]
+    whole_path = [flat_levels(rel[s], max_width) for s in range(bs.nspin)]
+    levels = [lv for spin_levels in whole_path for lv in spin_levels]
     levels.sort(key=lambda lv: lv.energy)
-    flat_segments, strips = 0, set()
+    flat_segments, strips, described = 0, set(), []
     # Only bands that come within the window matter for the strips.
     window = (rel.max(axis=1) > -FLAT_WINDOW) & (rel.min(axis=1) < FLAT_WINDOW)
     for seg in bs.segments:
         pieces = [
-            lv
+            (s, lv)
             for s in range(bs.nspin)
             if window[s].any()
             for lv in flat_levels(rel[s, seg.start : seg.stop][:, window[s]], max_width)
@@ -124,8 +127,21 @@ def band_truth(bs: BandStructure, max_width: float = FLAT_BANDWIDTH) -> dict[str
         ]
         if pieces:
             flat_segments += 1
-            for lv in pieces:
-                strips |= _strips(lv.energy - lv.width / 2, lv.energy + lv.width / 2)
+        for s, lv in pieces:
+            strips |= _strips(lv.energy - lv.width / 2, lv.energy + lv.width / 2)
+            whole = any(
+                abs(w.energy - lv.energy) <= 1e-6 + 0.5 * max(w.width, lv.width)
+                for w in whole_path[s]
+            )
+            described.append(
+                {
+                    "segment": seg.name,
+                    "spin": s,
+                    "energy": round(lv.energy, 6),
+                    "width": round(lv.width, 6),
+                    "whole_path": whole,
+                }
+            )
     near = [lv for lv in levels if abs(lv.energy) <= FLAT_WINDOW]
     return {
         "electronic_class": classify(bs, gap),
@@ -141,6 +157,7 @@ def band_truth(bs: BandStructure, max_width: float = FLAT_BANDWIDTH) -> dict[str
         "n_segments": len(bs.segments),
         "n_flat_segments": flat_segments,
         "flat_strips": ",".join(str(n) for n in sorted(strips)),
+        "flat_pieces": described,
     }
 
 
@@ -397,6 +414,7 @@ TRUTH_COLUMNS = [
     "n_segments",
     "n_flat_segments",
     "flat_strips",
+    "flat_pieces",
 ]
 #: Columns holding JSON text in the table (lists, the parameter dict).
 _JSON_COLUMNS = (
@@ -405,6 +423,7 @@ _JSON_COLUMNS = (
     "flat_band_energies",
     "flat_band_widths",
     "flat_band_degeneracies",
+    "flat_pieces",
 )
 
 
@@ -524,7 +543,9 @@ def near_duplicate(
     The lattice is strained uniformly by up to ``strain`` (so k-distances shrink or grow by
     the same factor), band energies relative to E_F are stretched by up to ``energy_scale``,
     and a smooth random ripple of a few meV is added along the path. Works for any band
-    structure, real or zoo.
+    structure, real or zoo. The picture the autoencoder sees does not change with a uniform
+    strain (the renderer lays the path across the full width whatever its length), so what
+    sets a copy apart in its fingerprint is the energy stretch and the ripple.
     """
     s = 1.0 + float(rng.uniform(-strain, strain))
     stretch = 1.0 + float(rng.uniform(-energy_scale, energy_scale))
