@@ -1,13 +1,16 @@
 """End to end in headless Chromium: the report's map.html from disk, and the explorer.
 
-Uses Debian's ``chromium`` package (``/usr/bin/chromium``) driven by Playwright's Python package;
-no browser is downloaded. Screenshots go to ``$BANDPRINT_SCREENSHOTS`` when set (to look at
-them), else to the test's temporary folder.
+Uses Debian's ``chromium`` package driven by Playwright's Python package; no browser is
+downloaded. The browser is ``$BANDPRINT_CHROMIUM``, else ``chromium`` on ``PATH`` (as the
+Makefile looks for it), else ``/usr/bin/chromium``; without one the tests are skipped.
+Screenshots go to ``$BANDPRINT_SCREENSHOTS`` when set (to look at them), else to the test's
+temporary folder.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,16 @@ import pytest
 from bandprint.report import build_report, load_map_data, nearest_neighbours
 from report_workspace import CAO_FILE, cao_id, report_workspace
 
-CHROMIUM = Path(os.environ.get("BANDPRINT_CHROMIUM", "/usr/bin/chromium"))
+
+def find_chromium() -> Path:
+    """The browser, found as the Makefile finds it (``command -v chromium``):
+    ``$BANDPRINT_CHROMIUM``, else ``chromium`` on ``PATH``, else ``/usr/bin/chromium``."""
+    return Path(
+        os.environ.get("BANDPRINT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    )
+
+
+CHROMIUM = find_chromium()
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -35,8 +47,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.is_file(),
-        reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package: "
-        "apt-get install chromium)",
+        reason=f"no Chromium at {CHROMIUM} ($BANDPRINT_CHROMIUM, else chromium on PATH, else "
+        "/usr/bin/chromium; install Debian's chromium package: apt-get install chromium)",
     ),
 ]
 
@@ -98,6 +110,21 @@ def server(report_ws) -> Iterator[Any]:
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+def test_find_chromium_as_the_makefile_does(tmp_path, monkeypatch) -> None:
+    on_path = tmp_path / "bin" / "chromium"
+    on_path.parent.mkdir()
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    monkeypatch.setenv("PATH", str(on_path.parent))
+    monkeypatch.delenv("BANDPRINT_CHROMIUM", raising=False)
+    assert find_chromium() == on_path  # what `command -v chromium` finds
+    monkeypatch.setenv("BANDPRINT_CHROMIUM", "/opt/elsewhere/chrome")
+    assert find_chromium() == Path("/opt/elsewhere/chrome")  # the variable wins
+    monkeypatch.delenv("BANDPRINT_CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert find_chromium() == Path("/usr/bin/chromium")  # the Debian package's place
 
 
 def _wait_for_map(pg: Any) -> None:
@@ -175,6 +202,11 @@ def test_explorer_material_page(page, server, report_ws, shots) -> None:
     )
     expect = [m for m, _ in nearest_neighbours(report_ws, [target], k=10)[target]]
     assert _neighbour_ids(page, "#similar li") == expect
+    # Each shown distance names its metric (the duplicates list uses a different one, L2).
+    items = page.eval_on_selector_all("#similar li .d", "els => els.map(e => e.innerText)")
+    assert len(items) == len(expect)
+    assert all(t.startswith("p = 0.2 distance ") for t in items), items
+    assert "Minkowski p = 0.2 distance" in page.inner_text("#similar .hint")
     assert page.inner_text("#cluster h2").startswith("Cluster ")
     page.screenshot(path=str(shots / "explorer-material.png"), full_page=True)
 

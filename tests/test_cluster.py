@@ -145,6 +145,16 @@ def test_knn_graph_strategy_finds_the_clusters():
     assert adjusted_rand_score(y[clustered], r.labels[clustered]) > 0.95
 
 
+def test_exhaustive_refinement_keeps_its_cost_past_the_limit():
+    from bandprint.analyse.cluster import REFINE_FRACTION, REFINE_LIMIT, refine_fraction
+
+    assert refine_fraction(1000) == refine_fraction(REFINE_LIMIT) == REFINE_FRACTION
+    for n in (2 * REFINE_LIMIT, 1_000_000):
+        # points refined × points searched: the same work as at the limit
+        assert refine_fraction(n) * n * n == pytest.approx(REFINE_FRACTION * REFINE_LIMIT**2)
+    assert round(refine_fraction(1_000_000) * 1_000_000) == 6750
+
+
 def test_knn_graph_components_are_joined():
     # Four far-apart blobs: a 5-NN graph has four components, joined Boruvka-style.
     X, _ = gaussian_clusters(n_clusters=4, size=20, noise=0, seed=5)

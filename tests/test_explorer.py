@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -16,7 +17,15 @@ from click.testing import CliRunner
 
 from bandprint.cli import main
 from bandprint.errors import BandprintError
-from bandprint.explorer import Explorer, ExplorerServer, make_server, parse_multipart
+from bandprint.explorer import (
+    Explorer,
+    ExplorerServer,
+    _fmt,
+    distance_formula,
+    distance_name,
+    make_server,
+    parse_multipart,
+)
 from bandprint.report import load_map_data, nearest_neighbours
 from report_workspace import (
     CAO_FILE,
@@ -90,6 +99,15 @@ def test_parse_multipart_round_trip() -> None:
         parse_multipart("application/json", b"{}")
 
 
+def test_distance_names() -> None:
+    assert distance_name(2.0) == "L2 distance"
+    assert distance_name(1.0) == "L1 distance"
+    assert distance_name(0.2) == "Minkowski p = 0.2 distance"
+    assert distance_name(3.0) == "Minkowski p = 3 distance"
+    assert distance_formula(0.2) == "Σ|Δ|^0.2, without the 1/p root"
+    assert distance_formula(3.0) == "(Σ|Δ|^3)^(1/3)"
+
+
 def test_material_answer(report_ws) -> None:
     ex = Explorer(report_ws)
     data = load_map_data(report_ws)
@@ -106,6 +124,10 @@ def test_material_answer(report_ws) -> None:
     assert info["facts"]["band_gap"] == pytest.approx(
         report_ws.catalog().set_index("material_id").at[clustered, "band_gap"]
     )
+    assert info["similar_distance"]["p"] == report_ws.table_meta("clusters")["p"] == 0.2
+    assert info["similar_distance"]["name"] == "Minkowski p = 0.2 distance"
+    assert info["duplicates_distance"]["p"] == report_ws.table_meta("duplicates")["p"] == 2.0
+    assert info["duplicates_distance"]["name"] == "L2 distance"
     with pytest.raises(BandprintError, match="no material nope"):
         ex.material("nope")
 
@@ -165,6 +187,18 @@ def test_material_page(server, report_ws) -> None:
     assert positions == sorted(positions)  # listed nearest first
     dup = page.split("id='duplicates'")[1].split("</section>")[0]
     assert f"data-id='{DUPLICATE_ID}'" in dup
+    # Each distance says which metric it is: the duplicates' L2, the neighbours' p = 0.2.
+    assert "by Minkowski p = 0.2 distance" in similar and "Σ|Δ|^0.2" in similar
+    for m, d in nn:
+        item = similar.split(f"data-id='{m}'")[1].split("</li>")[0]
+        assert re.search(rf"p = 0\.2 distance</span> {re.escape(_fmt(d))}</span>", item), item
+        assert "L2" not in item
+    assert "by L2 distance" in dup and "not comparable" in dup
+    for d in Explorer(report_ws).duplicates(DUPLICATE_OF):
+        item = dup.split(f"data-id='{d['material_id']}'")[1].split("</li>")[0]
+        assert f">L2 distance {_fmt(d['distance'])}<" in item, item
+        assert f">relative L2 distance {_fmt(d['relative_distance'])}<" in item, item
+        assert "p = 0.2" not in item
     assert "id='flatness'" in page and f"/bands/{DUPLICATE_OF}.png" in page
     status, ctype, png = _get(server, f"/bands/{DUPLICATE_OF}.png")
     assert status == 200 and ctype == "image/png" and png[:4] == b"\x89PNG"

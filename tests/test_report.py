@@ -312,6 +312,90 @@ def test_every_report_figure_is_legible(report_ws) -> None:
     assert {str(k) for k in data.cluster_sizes().index} <= set(tree_texts)
 
 
+def _luminance(colour) -> float:
+    """WCAG relative luminance, written out here independently of bandprint.plot."""
+    from matplotlib.colors import to_rgb
+
+    def lin(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = to_rgb(colour)
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+
+
+def _contrast(a, b) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)))
+    return (lb + 0.05) / (la + 0.05)
+
+
+def _sweep_cells(fig):
+    """(panel title, value, cell colour, the number's Text) for every number on a heat map."""
+    out = []
+    for ax in fig.axes:
+        images = ax.get_images()
+        if not images or not ax.texts:
+            continue
+        im = images[0]
+        grid = np.ma.asarray(im.get_array())
+        for t in ax.texts:
+            x, y = t.get_position()
+            r, c = round(y), round(x)  # origin="lower", cells centred on integers
+            out.append((ax.get_title(), float(grid[r, c]), im.to_rgba(grid[r, c]), t))
+    return out
+
+
+def _synthetic_sweep_ws(tmp_path: Path):
+    from bandprint.analyse.cluster import SWEEP_TABLE
+    from bandprint.store import Workspace
+
+    ws = Workspace(tmp_path / "sweep-ws", create=True)
+    table = pd.DataFrame(
+        {
+            "min_cluster_size": [3, 4, 3, 4],
+            "min_samples": [1, 1, 2, 2],
+            "n_clusters": [0, 5, 10, 20],  # viridis: 0 is the darkest purple, 20 yellow
+            "n_unclassified": [100, 200, 300, 1000],  # magma_r: 100 pale, 1000 black
+            "unclassified_fraction": [0.1, 0.2, 0.3, 1.0],
+            "dbcv": [0.1, -0.1, 0.05, np.nan],
+            "s_dbw": [0.4, 0.7, 0.5, np.nan],
+        }
+    )
+    ws.write_table(SWEEP_TABLE, table, {"recommended": [3, 2], "reason": "test"})
+    return ws
+
+
+def test_sweep_numbers_are_white_on_dark_cells_and_black_on_light(tmp_path: Path) -> None:
+    fig = sweep_figure(_synthetic_sweep_ws(tmp_path))
+    cells = {(title, value): (bg, t) for title, value, bg, t in _sweep_cells(fig)}
+    for key in [("clusters", 0.0), ("unclassified", 1000.0)]:  # darkest purple, black
+        bg, t = cells[key]
+        assert _luminance(bg) < 0.05, key
+        assert _luminance(t.get_color()) > 0.9, f"{key}: {t.get_color()} on {bg}"
+    for key in [("clusters", 20.0), ("unclassified", 100.0)]:  # yellow, pale yellow
+        bg, t = cells[key]
+        assert _luminance(bg) > 0.6, key
+        assert _luminance(t.get_color()) < 0.1, f"{key}: {t.get_color()} on {bg}"
+    # In the drawn image, the number on the black cell shows as light pixels.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    px = np.asarray(canvas.buffer_rgba())[..., :3] / 255.0
+    ax = next(a for a in fig.axes if a.get_title() == "unclassified")
+    (x0, y0), (x1, y1) = ax.transData.transform([(1 - 0.3, 1 - 0.3), (1 + 0.3, 1 + 0.3)])
+    h = px.shape[0]
+    cell = px[int(h - y1) : int(h - y0), int(x0) : int(x1)]
+    assert cell.min() < 0.05 and cell.max() > 0.8  # black background, light text on it
+
+
+def test_sweep_numbers_contrast_with_their_cells(report_ws) -> None:
+    cells = _sweep_cells(sweep_figure(report_ws))
+    assert cells
+    for title, value, bg, t in cells:
+        # 4.5:1 is WCAG AA for text; black or white always reaches it on some colour.
+        assert _contrast(bg, t.get_color()) >= 4.5, f"{title} {value}: {t.get_color()} on {bg}"
+
+
 def test_build_report_writes_everything(report_ws, tmp_path: Path) -> None:
     out = tmp_path / "report"
     paths = build_report(report_ws, out, exemplars_per_cluster=4, exemplar_clusters=2)

@@ -72,6 +72,28 @@ def test_localisation_is_a_permutation_test():
     assert by.loc[0, "electronic_cluster"] == 3
 
 
+def test_many_random_clusters_are_not_called_localised_by_chance():
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 100, size=(1000, 2))
+    labels = np.full(1000, -1)
+    tight = np.flatnonzero(np.linalg.norm(xy - [50, 50], axis=1) < 6)[:10]
+    labels[tight] = 0
+    rest = rng.permutation(np.setdiff1d(np.arange(1000), tight))
+    for c in range(1, 61):  # 60 clusters of 10 drawn at random: nothing to find
+        labels[rest[(c - 1) * 10 : c * 10]] = c
+    loc = st.localisation(xy, labels, n_random=2000, seed=2).set_index("structure_cluster")
+    raw = (loc["p_value"] < 0.05).drop(index=0)
+    assert raw.sum() >= 1  # uncorrected, chance alone calls some random clusters localised
+    assert bool(loc.loc[0, "localised"]) and loc["localised"].sum() == 1
+    assert (loc["q_value"] >= loc["p_value"]).all() and (loc["q_value"] <= 1).all()
+
+
+def test_benjamini_hochberg_by_hand():
+    q = st.benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5]))
+    # sorted 0.01, 0.03, 0.04, 0.5 → ×4/rank: 0.04, 0.06, 0.0533, 0.5 → running min from the top
+    np.testing.assert_allclose(q, [0.04, 0.0533333, 0.0533333, 0.5], rtol=1e-6)
+
+
 @pytest.fixture
 def workspace(tmp_path):
     from bandprint.store import Workspace

@@ -1139,11 +1139,13 @@ def structures(
     )
     loc = run.localisation
     if len(loc):
-        click.echo(f"{'cluster':>7} {'size':>5} {'spread':>8} {'random':>8} {'p':>6}  localised")
+        click.echo(
+            f"{'cluster':>7} {'size':>5} {'spread':>8} {'random':>8} {'p':>6} {'q':>6}  localised"
+        )
         for r in loc.to_dict(orient="records"):
             click.echo(
                 f"{r['structure_cluster']:>7} {r['size']:>5} {r['spread']:>8.3g} "
-                f"{r['random_spread_median']:>8.3g} {r['p_value']:>6.3f}  "
+                f"{r['random_spread_median']:>8.3g} {r['p_value']:>6.3f} {r['q_value']:>6.3f}  "
                 f"{'yes' if r['localised'] else 'no'}"
             )
     for mid, err in list(run.errors.items())[:10]:

@@ -93,6 +93,30 @@ def _finite(v: Any) -> Any:
     return v
 
 
+def distance_name(p: float) -> str:
+    """What a fingerprint distance under Minkowski ``p`` is called on the material page."""
+    if p == 2.0:
+        return "L2 distance"
+    if p == 1.0:
+        return "L1 distance"
+    return f"Minkowski p = {p:g} distance"
+
+
+def distance_formula(p: float) -> str:
+    """The formula of the distance ``analyse.search`` reports under ``p`` (metric form)."""
+    if p == 2.0:
+        return "Euclidean, √(Σ|Δ|²)"
+    if p <= 1.0:
+        return f"Σ|Δ|^{p:g}" + ("" if p == 1.0 else ", without the 1/p root")
+    return f"(Σ|Δ|^{p:g})^(1/{p:g})"
+
+
+def _distance_info(p: float | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {"p": float(p), "name": distance_name(p), "formula": distance_formula(p)}
+
+
 class Explorer:
     """The explorer's data and answers, independent of HTTP.
 
@@ -196,6 +220,20 @@ class Explorer:
             out.append(self._brief(str(other), **extra))
         return out
 
+    @property
+    def similar_p(self) -> float | None:
+        """Minkowski p of the similar-materials distances (the clustering's; ``None``: no index)."""
+        return None if self.search_index is None else float(self.search_index.p)
+
+    @functools.cached_property
+    def duplicates_p(self) -> float | None:
+        """Minkowski p of the stored duplicate distances (``None``: no duplicates table)."""
+        from bandprint.analyse.duplicates import DEFAULT_P, DUPLICATES_TABLE
+
+        if DUPLICATES_TABLE not in self._tables:
+            return None
+        return float(self.ws.table_meta(DUPLICATES_TABLE).get("p", DEFAULT_P))
+
     @functools.cache  # noqa: B019 - one Explorer per server; the table is fixed
     def _duplicates_table(self) -> pd.DataFrame:
         from bandprint.analyse.duplicates import DUPLICATES_TABLE
@@ -248,6 +286,10 @@ class Explorer:
         except BandprintError as exc:
             out["similar"], out["similar_error"] = [], str(exc)
         out["duplicates"] = self.duplicates(material_id)
+        # The two lists use different distances (duplicates: L2 by default; similar: the
+        # clustering's p = 0.2), so each says which.
+        out["similar_distance"] = _distance_info(self.similar_p)
+        out["duplicates_distance"] = _distance_info(self.duplicates_p)
         out["flatness"] = self.flatness(material_id)
         return out
 
@@ -446,13 +488,22 @@ class Explorer:
                 + f"</p><h3>Exemplars</h3><div class='exemplars'>{ex}</div></section>"
             )
         sim = info["similar"]
-        if sim:
+        sim_d = info["similar_distance"]
+        dup_d = info["duplicates_distance"]
+        if sim and sim_d is not None:
+            sim_label = e(sim_d["name"].removeprefix("Minkowski "))
             items = "".join(
-                link(s, f"<span class='d'>{_fmt(s.get('distance'))}</span>") for s in sim
+                link(
+                    s,
+                    f"<span class='d'><span class='metric'>{sim_label}</span> "
+                    f"{_fmt(s.get('distance'))}</span>",
+                )
+                for s in sim
             )
             similar_html = (
-                f"<section id='similar'><h2>Similar materials</h2><p class='hint'>Nearest by "
-                f"fingerprint distance.</p><ol class='nn'>{items}</ol></section>"
+                f"<section id='similar'><h2>Similar materials</h2><p class='hint'>Nearest "
+                f"first by {e(sim_d['name'])} between fingerprints ({e(sim_d['formula'])}; "
+                f"the clustering's distance).</p><ol class='nn'>{items}</ol></section>"
             )
         else:
             similar_html = (
@@ -460,19 +511,37 @@ class Explorer:
                 f"{e(info.get('similar_error') or 'none found')}</p></section>"
             )
         dups = info["duplicates"]
-        if dups:
+        if dups and dup_d is not None:
+            dup_name = dup_d["name"]
+            labels = {
+                "distance": dup_name,
+                "relative_distance": f"relative {dup_name}",
+                "same_formula": "same formula",
+                "mutual_nearest": "mutual nearest",
+            }
             dup_items = "".join(
                 link(
                     d,
                     "".join(
-                        f" <span class='mid'>{e(k.replace('_', ' '))} {e(_fmt(v))}</span>"
+                        f" · <span class='mid'>{e(labels.get(k, k.replace('_', ' ')))} "
+                        f"{e(_fmt(v))}</span>"
                         for k, v in d.items()
                         if k not in ("material_id", "formula", "cluster") and v is not None
                     ),
                 )
                 for d in dups
             )
-            dup_body = f"<ul class='nn'>{dup_items}</ul>"
+            other = ""
+            if sim_d is not None and sim_d["p"] != dup_d["p"]:
+                other = (
+                    f" A different distance from the {e(sim_d['name'])} under Similar "
+                    "materials, so the two are not comparable."
+                )
+            dup_body = (
+                f"<p class='hint'>Pairs far closer than usual by {e(dup_name)} between "
+                f"fingerprints ({e(dup_d['formula'])}); relative: divided by the median "
+                f"nearest-neighbour {e(dup_name)}.{other}</p><ul class='nn'>{dup_items}</ul>"
+            )
         else:
             dup_body = "<p>None involving this material.</p>"
         dup_html = f"<section id='duplicates'><h2>Possible duplicates</h2>{dup_body}</section>"

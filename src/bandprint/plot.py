@@ -148,6 +148,22 @@ def plot_band_structures_side_by_side(
     return fig
 
 
+def relative_luminance(colour: Any) -> float:
+    """WCAG 2 relative luminance (0 black … 1 white) of a Matplotlib colour, alpha ignored."""
+    from matplotlib.colors import to_rgb
+
+    rgb = np.asarray(to_rgb(colour), dtype=float)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast_text_colour(background: Any) -> str:
+    """``"white"`` on a dark background, ``"black"`` on a light one: whichever has the higher
+    WCAG contrast ratio with it (the switch is at luminance ≈ 0.18, where both give 4.6:1)."""
+    lum = relative_luminance(background)
+    return "white" if (1.05 / (lum + 0.05)) > ((lum + 0.05) / 0.05) else "black"
+
+
 def save_band_plot(
     bs: BandStructure,
     out: str | Path,
@@ -165,8 +181,10 @@ def save_band_plot(
 
 
 __all__ = [
+    "contrast_text_colour",
     "plot_band_structure",
     "plot_band_structures_side_by_side",
+    "relative_luminance",
     "save_band_plot",
     "tick_label",
 ]

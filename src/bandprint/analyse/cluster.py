@@ -25,11 +25,12 @@ metric ``Σ|xᵢ − yᵢ|^p`` (for p ≤ 1 a true metric, no ``1/p`` root), and
 Minkowski form ``(Σ|xᵢ − yᵢ|^p)^(1/p)``; only λ = 1/d, and so cluster stability and the
 excess-of-mass selection, depend on the choice. By default (``root=True``) λ uses the
 Minkowski form, the distance the paper names, and this reproduces ``hdbscan``'s generic path
-exactly (tested). ``root=False`` uses the metric form. Measured on 2,000 zoo fingerprints
-(BENCHMARKS.md): the Minkowski form selected 36-40 clusters with 78 % unclassified on two
-independent zoo draws (the paper: 50 clusters, 78 % of 2,127 unclassified), while the metric
-form's λ, compressed into a narrow range, selected 39 clusters on one draw and a single
-giant cluster (2 clusters, 22 % unclassified) on the other: excess of mass is unstable there.
+exactly (tested). ``root=False`` uses the metric form. Measured on 2,000 zoo fingerprints of
+two independent draws (BENCHMARKS.md, with the cap below): the Minkowski form selected 45 and
+31 clusters with 79.5 % and 82.1 % unclassified, NMI 0.48 and 0.46 (the paper: 50 clusters,
+78 % of 2,127 unclassified); the metric form's λ, compressed into a narrow range, selected 44
+and 24 clusters, NMI 0.47 and 0.26: on the second draw its excess-of-mass selection fell
+apart, hence the root by default.
 
 No giant clusters. Excess of mass compares a cluster's stability with the sum of its
 children's, and on fingerprints, where most points are a diffuse bulk, the bulk itself can
@@ -92,21 +93,26 @@ MAX_CLUSTER_FRACTION = 0.5
 #: Neighbours per point in the ``knn`` strategy's graph (also enough for UMAP's 10).
 KNN_GRAPH_K = 16
 #: Fraction of points (those in the sparsest regions) whose k-NN lists the ``knn`` strategy
-#: recomputes exhaustively, up to ``REFINE_LIMIT`` points (cost: fraction · n² · d).
+#: recomputes exhaustively, up to ``REFINE_LIMIT`` points; above, the fraction shrinks so the
+#: cost (fraction · n² · d, ~7 min on 2 cores at the limit) stays that of the limit.
 REFINE_FRACTION = 0.3
 REFINE_LIMIT = 150_000
+
+
+def refine_fraction(n: int) -> float:
+    """Share of the ``n`` points whose neighbours the ``knn`` strategy searches exhaustively:
+    ``REFINE_FRACTION`` up to ``REFINE_LIMIT`` points, then the same exhaustive work spent on
+    the sparsest ones (at a million: 0.7 %, 6,750 points)."""
+    return REFINE_FRACTION * min(1.0, (REFINE_LIMIT / max(n, 1)) ** 2)
 
 
 def knn_graph(
     X: np.ndarray, k: int, p: float = P_DEFAULT, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``knn`` strategy's neighbour graph: inverted-list search with exact distances,
-    the sparsest ``REFINE_FRACTION`` of points searched exhaustively (up to ``REFINE_LIMIT``
-    points; without it, points in sparse regions find each other inside one k-means cell and
-    form spurious small clusters)."""
-    n = X.shape[0]
-    refine = REFINE_FRACTION if n <= REFINE_LIMIT else 0.0
-    return approximate_knn(X, k, p, seed=seed, refine=refine)
+    the sparsest ``refine_fraction(n)`` of points searched exhaustively (without it, points in
+    sparse regions find each other inside one k-means cell and form spurious small clusters)."""
+    return approximate_knn(X, k, p, seed=seed, refine=refine_fraction(X.shape[0]))
 
 
 Strategy = Literal["auto", "matrix", "exact", "knn"]
@@ -934,6 +940,8 @@ def plot_sweep(result: SweepResult, figsize: tuple[float, float] = (11.0, 9.0)) 
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
+    from bandprint.plot import contrast_text_colour
+
     t = result.table
     sizes = sorted(t["min_cluster_size"].unique())
     samples = sorted(t["min_samples"].unique())
@@ -962,11 +970,13 @@ def plot_sweep(result: SweepResult, figsize: tuple[float, float] = (11.0, 9.0)) 
             for (r, c), v in np.ndenumerate(grid):
                 if np.isfinite(v):
                     text = format(int(v), fmt) if fmt == "d" else format(v, fmt)
-                    ax.text(c, r, text, ha="center", va="center", size=6.5)
+                    colour = contrast_text_colour(im.to_rgba(v))
+                    ax.text(c, r, text, ha="center", va="center", size=6.5, color=colour)
         if result.recommended is not None:
             c = sizes.index(result.recommended[0])
             r = samples.index(result.recommended[1])
-            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="k", lw=2))
+            edge = contrast_text_colour(im.to_rgba(grid[r, c]))
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec=edge, lw=2))
     return fig
 
 
@@ -1204,6 +1214,7 @@ __all__ = [
     "MATRIX_LIMIT",
     "MAX_CLUSTER_FRACTION",
     "REFINE_FRACTION",
+    "REFINE_LIMIT",
     "SWEEP_RANGE",
     "SWEEP_TABLE",
     "TREE_TABLE",
@@ -1223,6 +1234,7 @@ __all__ = [
     "mutual_reachability_mst",
     "plot_sweep",
     "recommend_setting",
+    "refine_fraction",
     "s_dbw",
     "sweep_parameters",
     "sweep_workspace",

@@ -18,9 +18,10 @@ metric (parallel, O(n·d) per query). ``ivf``: k-means inverted lists (faiss k-m
 faiss's IVF) whose probed cells are scanned with the exact ℓp metric, so every reported
 distance is exact and only recall can be lost. faiss's own indexes were measured as candidate
 generators (``bench/bench_search.py``): L2 candidates re-ranked exactly need many candidates for
-good p = 0.2 recall, and ``IndexHNSWFlat(METRIC_Lp)`` is exact-distance and accurate but slow to
-build on two cores. Indexes are saved in ``WS/index/<model>-p<p>/`` with a digest of the
-fingerprints they were built on, and rebuilt when those change.
+good p = 0.2 recall; ``IndexHNSWFlat(METRIC_Lp)`` (exact distances) was tried during
+development and found slow to build on two cores, but no figure of it was kept. Indexes are
+saved in ``WS/index/<model>-p<p>/`` with a digest of the fingerprints they were built on, and
+rebuilt when those change.
 """
 
 from __future__ import annotations
