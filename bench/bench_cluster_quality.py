@@ -20,7 +20,8 @@ recall of the planted (original, copy) pairs, for p = 0.2, 1 and 2 (the default)
 
 ``--structures``: the zoo samples (with their crystal structures) in a workspace, clustered
 and mapped (``cluster_workspace``), then ``structure_workspace``: CrystalNN structure clusters
-and how many are localised in the electronic map (the paper's "18 of 45").
+and how many are localised in the electronic map (the paper's "18 of 45"), at a false-discovery
+rate of 5 % and, for comparison, uncorrected.
 """
 
 from __future__ import annotations
@@ -178,10 +179,14 @@ def structures(n: int, seed: int, X: np.ndarray, ids: list[str]) -> None:
         f"CrystalNN + clustering {dt:.0f} s"
     )
     if len(loc):
+        raw = loc.p_value < 0.05
         print(
-            "median relative spread: localised "
+            f"uncorrected p < 0.05: {int(raw.sum())} of {len(loc)} (chance alone: "
+            f"~{0.05 * len(loc):.0f}); smallest p {loc.p_value.min():.4f}, smallest q "
+            f"{loc.q_value.min():.3f}; median relative spread: localised "
             f"{loc[loc.localised].relative_spread.median():.3f}, others "
-            f"{loc[~loc.localised].relative_spread.median():.3f}"
+            f"{loc[~loc.localised].relative_spread.median():.3f}, p < 0.05 "
+            f"{loc[raw].relative_spread.median():.3f}"
         )
 
 

@@ -202,3 +202,21 @@ def test_a_single_query_never_waits_for_the_inverted_lists(trained_model, tmp_pa
     expected = [ids[i] for i in np.argsort(d)[:5]]
     assert list(df["material_id"]) == expected
     np.testing.assert_allclose(df["distance"], np.sort(d)[:5], rtol=1e-5)
+
+
+def test_analyse_names_resolve_on_first_use_and_search_alone_stays_light():
+    import subprocess
+    import sys
+
+    import bandprint.analyse as analyse
+
+    assert analyse.__all__ == sorted(analyse._EXPORTS)
+    for name in analyse.__all__:
+        assert getattr(analyse, name).__module__ == f"bandprint.analyse.{analyse._EXPORTS[name]}"
+    # `bandprint similar` needs only the search module: not hdbscan, UMAP or matminer.
+    code = (
+        "import sys, bandprint.analyse.search; "
+        "print(sorted(m for m in ('hdbscan', 'umap', 'matminer') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

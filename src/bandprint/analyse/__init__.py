@@ -1,44 +1,51 @@
-"""Analyses over many band structures: clusters and maps, duplicates, flat bands."""
+"""Analyses over many band structures: clusters and maps, duplicates, flat bands.
 
-# Discovery (issue 5): HDBSCAN with the true Minkowski p, the map, search, duplicates,
-# structure comparison.
-from bandprint.analyse.cluster import (
-    ClusterResult,
-    FingerprintClusterer,
-    SweepResult,
-    cluster_fingerprints,
-    cluster_workspace,
-    dbcv,
-    plot_sweep,
-    s_dbw,
-    sweep_parameters,
-    sweep_workspace,
-)
-from bandprint.analyse.duplicates import duplicates_workspace, find_duplicates, pair_figure
-from bandprint.analyse.embed import embed_fingerprints, map_groups
+The names below are imported from their modules on first use (PEP 562), so that a command
+needing one analysis (``bandprint similar``) does not pay for importing all of them (hdbscan,
+UMAP, matminer: about a second).
+"""
 
-# Flat bands (issue 6). The image detector lives in ``bandprint.analyse.flatband_cnn`` (it
-# imports torch, so it is not imported here).
-from bandprint.analyse.flatbands import (
-    FlatBandResult,
-    detect_flat_bands,
-    find_in_workspace,
-    flatband_table,
-    flatband_workspace,
-    query_materials,
-)
-from bandprint.analyse.search import (
-    SimilarityIndex,
-    exact_knn,
-    pairwise_distances,
-    similar_materials,
-)
-from bandprint.analyse.structure import (
-    localisation,
-    structure_fingerprints,
-    structure_workspace,
-)
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name → the module of ``bandprint.analyse`` that defines it.
+_EXPORTS = {
+    # Discovery (issue 5): HDBSCAN with the true Minkowski p, the map, search, duplicates,
+    # structure comparison.
+    "ClusterResult": "cluster",
+    "FingerprintClusterer": "cluster",
+    "SweepResult": "cluster",
+    "cluster_fingerprints": "cluster",
+    "cluster_workspace": "cluster",
+    "dbcv": "cluster",
+    "plot_sweep": "cluster",
+    "s_dbw": "cluster",
+    "sweep_parameters": "cluster",
+    "sweep_workspace": "cluster",
+    "duplicates_workspace": "duplicates",
+    "find_duplicates": "duplicates",
+    "pair_figure": "duplicates",
+    "embed_fingerprints": "embed",
+    "map_groups": "embed",
+    "SimilarityIndex": "search",
+    "exact_knn": "search",
+    "pairwise_distances": "search",
+    "similar_materials": "search",
+    "localisation": "structure",
+    "structure_fingerprints": "structure",
+    "structure_workspace": "structure",
+    # Flat bands (issue 6). The image detector is ``bandprint.analyse.flatband_cnn``.
+    "FlatBandResult": "flatbands",
+    "detect_flat_bands": "flatbands",
+    "find_in_workspace": "flatbands",
+    "flatband_table": "flatbands",
+    "flatband_workspace": "flatbands",
+    "query_materials": "flatbands",
+}
+
+#: The same names as ``_EXPORTS`` (a test keeps the two equal).
 __all__ = [
     "ClusterResult",
     "FingerprintClusterer",
@@ -69,3 +76,52 @@ __all__ = [
     "sweep_parameters",
     "sweep_workspace",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:
+    from bandprint.analyse.cluster import (
+        ClusterResult,
+        FingerprintClusterer,
+        SweepResult,
+        cluster_fingerprints,
+        cluster_workspace,
+        dbcv,
+        plot_sweep,
+        s_dbw,
+        sweep_parameters,
+        sweep_workspace,
+    )
+    from bandprint.analyse.duplicates import duplicates_workspace, find_duplicates, pair_figure
+    from bandprint.analyse.embed import embed_fingerprints, map_groups
+    from bandprint.analyse.flatbands import (
+        FlatBandResult,
+        detect_flat_bands,
+        find_in_workspace,
+        flatband_table,
+        flatband_workspace,
+        query_materials,
+    )
+    from bandprint.analyse.search import (
+        SimilarityIndex,
+        exact_knn,
+        pairwise_distances,
+        similar_materials,
+    )
+    from bandprint.analyse.structure import (
+        localisation,
+        structure_fingerprints,
+        structure_workspace,
+    )

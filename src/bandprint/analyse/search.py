@@ -26,6 +26,7 @@ rebuilt when those change.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -568,7 +569,7 @@ class SimilarityIndex:
             p=float(p),
             kind=kind,
             nprobe=int(nprobe),
-            digest=digest or fingerprints_digest(list(ids), vectors),
+            digest=fingerprints_digest(list(ids), vectors) if digest is None else digest,
         )
         if kind == "ivf":
             index.ivf = IVFLists.train(vectors, nlist, seed)
@@ -709,22 +710,24 @@ def workspace_index(
     else built and saved there.
 
     ``few_queries``: the caller will search at most a handful of queries, which ``search``
-    answers exhaustively whatever the index; so with ``kind="auto"`` and no saved index, an
-    exact one is used in memory and the inverted lists (minutes to train at a million) are
-    left to the first caller that searches in bulk.
+    answers exhaustively whatever the index; so with ``kind="auto"`` an exact index is used in
+    memory, and the inverted lists (minutes to train at a million) are left to the first caller
+    that searches in bulk.
     """
     models = ws.fingerprint_models()
     ids, X = ws.read_fingerprints(model_id)
     model = model_id or models[-1]
     if not ids:
         raise BandprintError(f"{ws.path}: no fingerprints of model {model}")
+    if few_queries and kind == "auto":
+        # Exhaustive search answers these whatever is saved, so neither a saved index nor the
+        # digest that finds one (1.3 s to hash a million fingerprints) is needed.
+        return SimilarityIndex.build(ids, X, p=p, kind="exact", digest=""), model
     folder = index_folder(ws, model, p)
     digest = fingerprints_digest(ids, X)
     index = None if rebuild else SimilarityIndex.load(folder, ids, X, digest)
     if index is not None and kind not in ("auto", index.kind):
         index = None
-    if index is None and few_queries and kind == "auto":
-        return SimilarityIndex.build(ids, X, p=p, kind="exact", digest=digest), model
     if index is None:
         index = SimilarityIndex.build(ids, X, p=p, kind=kind, digest=digest)
         index.save(folder)
@@ -735,9 +738,8 @@ def _query_fingerprints(
     ws: Workspace, index: SimilarityIndex, model: str, query: str, model_file: str | None
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(query names, fingerprints, own row or -1) for an id in the workspace or a file."""
-    position = {m: i for i, m in enumerate(index.ids)}
-    if query in position:
-        row = position[query]
+    with contextlib.suppress(ValueError):  # a list scan: no million-entry dict for one id
+        row = index.ids.index(query)
         return [query], index.vectors[row : row + 1], np.array([row])
     path = Path(query)
     if not path.exists():
