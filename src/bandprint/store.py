@@ -31,6 +31,10 @@ Why Parquet shards queried with DuckDB (and not SQLite, HDF5 or one big file):
   flattened ``list<double>`` with shape columns (float64, bit-exact); segments as a list of
   structs; structure and metadata as JSON text (orjson writes floats exactly). A round trip
   gives a ``BandStructure`` equal to the original.
+* **Fingerprints** are ``material_id`` + the vector as raw little-endian float32 bytes (one
+  ``fixed_size_binary`` value per row, uncompressed): Parquet decodes that as one copy, where
+  a list column costs a repetition level per value (a million 98-value fingerprints read in
+  0.6 s against 3.5 s). Engines read it as ``np.frombuffer(value, "<f4")``.
 * **Fast random access.** Shards are written in small row groups; the id → (shard, row
   group) map is built from the id column alone and cached per shard (shards never change),
   so ``get`` reads one small row group. Engines that filter on ``material_id`` use the
