@@ -3,13 +3,16 @@
     python scripts/train_flatband_cnn.py            # the shipped weights (CPU, 2 threads)
     python scripts/train_flatband_cnn.py --n-zoo 200 --epochs 2 --out /tmp/cnn.pt   # quick try
 
-Data (all seeded): tight-binding zoo samples (``sample_zoo``, seed ``--zoo-seed``) and every real
-band structure under ``--real`` (../shared/data/real-formats), each drawn several times with
-the Fermi level moved (``fermi_shifted_copies``: zoo flat levels land inside the ±1 eV window,
-real bands sweep through it) and in the renderings of ``RENDER_VARIANTS``. Labels come from the
-eigenvalue detector (0.1 eV). Validation: held-out zoo samples of another seed, shifted the same
-way. The training log (per-epoch loss, validation accuracy, precision and recall) is printed and
-stored in the weights' ``info``.
+Data (all seeded): tight-binding zoo samples (``sample_zoo``, seed ``--zoo-seed``) and every
+real band structure under ``--real`` (default tests/data/real, the real samples bundled in this
+repository; the script stops with an error when that folder is missing or holds none, rather
+than train without them), each drawn several times with the Fermi level moved
+(``fermi_shifted_copies``: zoo flat levels land inside the ±1 eV window, real bands sweep
+through it) and in the renderings of ``RENDER_VARIANTS``. Labels come from the eigenvalue
+detector (0.1 eV); a real sample the detectors do not analyse (no labelled k-path, such as the
+NiO k-point grid) gives no blocks. Validation: held-out zoo samples of another seed, shifted the
+same way. The training log (per-epoch loss, validation accuracy, precision and recall) is
+printed and stored in the weights' ``info``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from bandprint.analyse.flatband_cnn import (
 from bandprint.analyse.flatbands import DEFAULT_BANDWIDTH_THRESHOLD
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_REAL = REPO.parent / "shared" / "data" / "real-formats"
+DEFAULT_REAL = REPO / "tests" / "data" / "real"
 
 
 def augmented(band_structures, copies: int, seed: int):
@@ -56,22 +59,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--val-seed", type=int, default=202)
     p.add_argument("--zoo-copies", type=int, default=2, help="Fermi-shifted copies per zoo sample")
     p.add_argument("--real-copies", type=int, default=20, help="shifted copies per real sample")
-    p.add_argument("--real", type=Path, default=DEFAULT_REAL, help="folder of real samples")
+    p.add_argument(
+        "--real",
+        type=Path,
+        default=DEFAULT_REAL,
+        help=f"folder of real samples [default: {DEFAULT_REAL.relative_to(REPO)}]",
+    )
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     args = p.parse_args(argv)
+    if not args.real.is_dir():
+        p.error(
+            f"no real samples: {args.real} is not a folder (the bundled ones are in "
+            f"{DEFAULT_REAL}; pass --real FOLDER)"
+        )
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
 
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", flush=True)
 
-    real = []
-    if args.real.is_dir():
-        real = read_band_structures(args.real)
-    log(f"real samples: {', '.join(b.material_id for b in real) or 'none'}")
+    real = read_band_structures(args.real)
+    if not real:
+        print(f"error: no band structure could be read under {args.real}", file=sys.stderr)
+        return 2
+    log(f"real samples from {args.real}: {', '.join(b.material_id for b in real)}")
     train_zoo = zoo.sample_zoo(args.n_zoo, seed=args.zoo_seed)
     val_zoo = zoo.sample_zoo(args.n_val, seed=args.val_seed)
     log(f"zoo: {len(train_zoo)} training, {len(val_zoo)} validation samples")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bandprint import zoo
+from bandprint import read_band_structure, zoo
 from bandprint.analyse.flatband_cnn import (
     BLOCK_SHAPE,
     RENDER_VARIANTS,
@@ -187,3 +187,23 @@ def test_labelled_blocks_match_the_eigen_detector() -> None:
     x, y = labelled_blocks(kag)
     assert x.dtype == np.uint8 and x.shape == (12, *BLOCK_SHAPE)
     assert y.reshape(4, 3).tolist() == detect_flat_bands(kag).block_flat.tolist()
+
+
+def test_kpoint_grid_without_a_path_is_not_analysed_by_the_cnn(real_dir) -> None:
+    # NiO: 4 unlabelled grid k-points, path ?–?. The shipped CNN saw a flat strip 4 in its
+    # picture (probability 0.91); with no path it is not judged, as in the eigenvalue detector.
+    nio = read_band_structure(real_dir / "castep" / "NiO.bands")
+    kag = kagome_sample(0.3)
+    batch = list(iter_detect_flat_bands_image([nio, kag], batch_materials=2))
+    for r in (detect_flat_bands_image(nio), batch[0]):
+        assert r.material_id == "NiO" and r.detector == "image"
+        assert (r.n_segments, r.is_flat, r.plane_flat, r.strips) == (0, False, False, [])
+        assert r.block_score.shape == (4, 0) and r.flat_strip == 0
+        assert r.notes == detect_flat_bands(nio).notes
+        assert "no labelled high-symmetry path" in r.notes[0]
+    # In a batch with it, the kagome is still flagged.
+    assert batch[1].is_flat and batch[1].strips == [2] and batch[1].notes == []
+    # No training blocks either (the labels would have been the artefact).
+    x, y = labelled_blocks(nio)
+    assert x.shape == (0, *BLOCK_SHAPE) and y.shape == (0,)
+    assert render_for_blocks(nio)[2].shape == (0, 2)

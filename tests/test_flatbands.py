@@ -9,13 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bandprint import read_band_structure, read_band_structures, zoo
 from bandprint.analyse.flatbands import (
+    MIN_SEGMENT_KPOINTS,
     FlatBandResult,
     block_score_from_bandwidth,
     detect_flat_bands,
     find_in_workspace,
     flatband_table,
     flatband_workspace,
+    judged_segments,
     query_materials,
     strip_edges,
     strip_of,
@@ -283,6 +286,95 @@ def test_flatness_score_follows_published_relation() -> None:
     assert not r.is_flat and r.flat_strip == 0 and r.strips == [2]
     assert 0.5 / 3 < r.flatness_score < (1 + 0.5 * 2) / 3
     assert r.flatness_score == pytest.approx(r.segment_score.mean())
+
+
+# -- what can be judged ----------------------------------------------------------------------
+def test_kpoint_grid_without_a_path_is_not_analysed(real_dir) -> None:
+    # NiO: a CASTEP run on 4 unlabelled grid k-points. Its few eigenvalues per band sit within
+    # 0.1 eV by chance (it was flagged flat and plane-flat, strip 4); with no path there is
+    # nothing to be flat along.
+    nio = read_band_structure(real_dir / "castep" / "NiO.bands")
+    assert nio.path_string == "?–?" and nio.nkpoints == 4
+    r = detect_flat_bands(nio)
+    assert (r.n_segments, r.is_flat, r.plane_flat, r.strips, r.flat_strip) == (
+        0,
+        False,
+        False,
+        [],
+        0,
+    )
+    assert r.flatness_score == 0.0 and r.flat_blocks == "" and r.block_flat.shape == (4, 0)
+    assert len(r.notes) == 1 and "no labelled high-symmetry path" in r.notes[0]
+    # A wide window changes nothing, and the table row says the same.
+    assert not detect_flat_bands(nio, window=(-6, 2)).block_flat.any()
+    row = flatband_table([nio]).iloc[0]
+    assert (row["n_segments"], row["is_flat"], row["plane_flat"]) == (0, False, False)
+
+
+def test_zoo_kagome_is_still_flagged() -> None:
+    kag = zoo.make_lattice("kagome", t=1.0).band_structure(
+        "kagome", efermi=1.7, with_structure=False
+    )
+    r = detect_flat_bands(kag)
+    assert r.is_flat and r.plane_flat and r.strips == [2] and r.notes == []
+
+
+def test_unlabelled_path_is_not_analysed_however_dense() -> None:
+    # The ideal kagome drawn along Γ–M–K–Γ but read without its labels (one "?–?" run of 90
+    # k-points): the flat band is there, but the detector has no path to judge it along.
+    kpts, labels = hex_path(["Γ", "M", "K", "Γ"])
+    e = kagome_bands(kpts)
+    assert detect_flat_bands(band_structure(e, kpts, labels, efermi=1.7)).is_flat
+    bare = band_structure(e, kpts, [None] * len(labels), efermi=1.7)
+    assert bare.path_string == "?–?"
+    r = detect_flat_bands(bare)
+    assert r.n_segments == 0 and not r.is_flat and not r.plane_flat
+    assert "no labelled high-symmetry path" in r.notes[0]
+
+
+def test_segments_too_short_to_judge_are_left_out() -> None:
+    assert MIN_SEGMENT_KPOINTS == 4
+    kpts, labels = hex_path(["Γ", "M", "K", "Γ"], n_per_segment=30)
+    # M–K with 3 k-points: too few; the other two are judged.
+    short_kpts, short_labels = hex_path(["M", "K"], n_per_segment=3)
+    kpts = np.concatenate([kpts[:30], short_kpts, kpts[60:]])
+    labels = labels[:30] + short_labels + labels[60:]
+    bs = band_structure(kagome_bands(kpts), kpts, labels, efermi=1.7)
+    assert [s.stop - s.start for s in bs.segments] == [30, 3, 30]
+    r = detect_flat_bands(bs)
+    assert r.segment_names == ["Γ–M", "K–Γ"] and r.is_flat and r.plane_flat
+    assert r.notes == ["segments with fewer than 4 k-points left out: M–K (3)"]
+    # Every segment that short: nothing to judge.
+    kpts, labels = hex_path(["Γ", "M", "K", "Γ"], n_per_segment=3)
+    coarse = band_structure(kagome_bands(kpts), kpts, labels, efermi=1.7)
+    keep, notes = judged_segments(coarse)
+    assert keep == [] and "no path segment has 4 or more k-points" in notes[-1]
+    r = detect_flat_bands(coarse)
+    assert r.n_segments == 0 and not r.is_flat and not r.plane_flat and r.notes == notes
+
+
+def test_real_line_mode_samples_keep_their_results(real_dir) -> None:
+    # Recorded before the not-analysable rule: every real line-mode sample has 6 or more
+    # k-points per segment, so nothing about them changes.
+    expected = {
+        "Cu_30_bandstructure": (10, 0, False, []),
+        "CaO_2605_bandstructure": (10, 0, False, []),
+        "InN_22205_bandstructure": (9, 0, False, []),
+        "si_bandstructure_line": (10, 0, False, []),
+        "VBr2_971787_bandstructure": (9, 5, False, [3, 4]),
+        "Cs2SnI6-split": (4, 4, True, [3, 4]),
+        "Fe": (5, 0, False, []),
+        "OsO2": (8, 0, False, []),
+        "Si2": (5, 0, False, []),
+        "NiO": (0, 0, False, []),
+    }
+    got = {}
+    for bs in read_band_structures(real_dir):
+        r = detect_flat_bands(bs)
+        got[bs.material_id] = (r.n_segments, r.n_flat_segments, r.is_flat, r.strips)
+        assert r.plane_flat is False
+        assert bool(r.notes) == (bs.material_id == "NiO")
+    assert got == expected
 
 
 def test_bad_settings_are_one_line_errors() -> None:

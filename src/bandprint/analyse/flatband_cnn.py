@@ -23,6 +23,13 @@ trains the shipped weights (``models/flatband-cnn.pt``) reproducibly on CPU.
 block probability and the flatness score their mean. Plane-flat cannot be seen from separate
 blocks; the image detector reports a strip flat in every segment instead (energy: the strip's
 centre, bandwidth NaN).
+
+**What it judges.** The same segments as the eigenvalue detector (``flatbands.
+judged_segments``): a band structure without a labelled high-symmetry path (a k-point grid,
+path ``?–?``) gives no blocks, not flat, not plane-flat, with a note saying why, and segments
+of fewer than ``MIN_SEGMENT_KPOINTS`` k-points are left out. The picture of a grid is still a
+picture of lines, but the lines join k-points in index order, not along a path, so a "flat"
+block there means nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from bandprint.analyse.flatbands import (
     FlatBandResult,
     analysed_band_structure,
     detect_flat_bands,
+    judged_segments,
     strip_edges,
 )
 from bandprint.bandstructure import BandStructure
@@ -237,8 +245,8 @@ def render_for_blocks(
 ) -> tuple[np.ndarray, tuple[float, float], np.ndarray]:
     """``(image, image_window, segment column pairs)`` of ``bs`` drawn for ``cut_blocks``.
 
-    Segments of fewer than 2 k-points (no length) are left out of the pairs, as the eigenvalue
-    detector leaves them out.
+    Only the segments the eigenvalue detector judges (``judged_segments``) get a pair; the
+    pairs are ``[0, 2]`` when there is none (no labelled path).
     """
     edges = strip_edges(window, strip_width)
     n = len(edges) - 1
@@ -261,13 +269,10 @@ def render_for_blocks(
     )
     xs = path_x(bs, variant.x_axis)  # type: ignore[arg-type]
     scale = (size - 1) / float(xs[-1][-1])
+    keep, _ = judged_segments(bs)
     pairs = np.array(
-        [
-            (x[0] * scale + 0.5, x[-1] * scale + 0.5)
-            for x, s in zip(xs, bs.segments, strict=True)
-            if s.stop - s.start >= 2
-        ]
-    )
+        [(xs[i][0] * scale + 0.5, xs[i][-1] * scale + 0.5) for i in keep], dtype=np.float64
+    ).reshape(-1, 2)
     return image, image_window, pairs
 
 
@@ -277,7 +282,11 @@ def band_structure_blocks(
     strip_width: float = DEFAULT_STRIP_WIDTH,
     variant: RenderVariant = RENDER_VARIANTS[0],
 ) -> np.ndarray:
-    """Blocks ``[strip, segment, *BLOCK_SHAPE]`` of a band structure (already in-plane)."""
+    """Blocks ``[strip, segment, *BLOCK_SHAPE]`` of a band structure (already in-plane), one
+    column per judged segment (none when the path is not analysable)."""
+    if not judged_segments(bs)[0]:
+        n_strips = len(strip_edges(window, strip_width)) - 1
+        return np.zeros((n_strips, 0, *BLOCK_SHAPE), dtype=np.float32)
     image, image_window, pairs = render_for_blocks(bs, window, strip_width, variant)
     return cut_blocks(image, pairs, image_window, window, strip_width)
 
@@ -340,11 +349,11 @@ def detect_flat_bands_image(
     in_plane: bool | None = None,
 ) -> FlatBandResult:
     """Flat blocks of ``bs`` seen by the CNN in its picture (out-of-plane segments dropped for
-    2-D materials, as the eigenvalue detector does)."""
+    2-D materials, short segments left out and unlabelled paths not analysed, as the
+    eigenvalue detector does)."""
     model = model or load_flatband_cnn()
-    work, dropped, notes = analysed_band_structure(bs, in_plane)
+    work, names, dropped, notes = _analysed(bs, in_plane)
     blocks = band_structure_blocks(work, window, strip_width)
-    names = [s.name for s in work.segments if s.stop - s.start >= 2]
     return _result_from_probs(
         predict_blocks(model, blocks),
         bs.material_id,
@@ -356,6 +365,15 @@ def detect_flat_bands_image(
         notes,
         model,
     )
+
+
+def _analysed(
+    bs: BandStructure, in_plane: bool | None
+) -> tuple[BandStructure, list[str], list[str], list[str]]:
+    """``(band structure drawn, judged segment names, dropped segments, notes)``."""
+    work, dropped, notes = analysed_band_structure(bs, in_plane)
+    keep, seg_notes = judged_segments(work)
+    return work, [work.segments[i].name for i in keep], dropped, notes + seg_notes
 
 
 def iter_detect_flat_bands_image(
@@ -399,14 +417,13 @@ def iter_detect_flat_bands_image(
 
     for bs in band_structures:
         try:
-            work, dropped, notes = analysed_band_structure(bs, in_plane)
+            work, names, dropped, notes = _analysed(bs, in_plane)
             blocks = band_structure_blocks(work, window, strip_width)
         except BandprintError as exc:
             if on_error is None:
                 raise
             on_error(bs.material_id, str(exc))
             continue
-        names = [s.name for s in work.segments if s.stop - s.start >= 2]
         pending.append((bs, blocks, names, dropped, notes))
         if len(pending) >= batch_materials:
             yield from flush()

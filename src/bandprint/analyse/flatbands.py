@@ -44,6 +44,15 @@ the order of the widths usually called flat (tens of meV up to ~0.1 eV); the zoo
 1–30 % of the hopping: perturbed kagome, Lieb and dice samples have formerly flat bands 0.03 to
 0.75 eV wide, 5th to 95th percentile, median 0.17 eV), so the zoo has cases on both sides.
 
+**What can be judged.** Flatness is a property along a k-path, so a band structure without a
+labelled high-symmetry path (every k-point unlabelled, path ``?–?``: a k-point grid such as the
+CASTEP NiO sample, or any file read without its path labels) is not analysed: no blocks, not
+flat, not plane-flat, and a note in ``FlatBandResult.notes`` says why. A segment of fewer than
+``MIN_SEGMENT_KPOINTS`` (4) k-points is too short to judge (2 or 3 eigenvalues per band pass
+the 0.1 eV test by chance; every real line-mode sample has 6 or more per segment, the zoo 23 or
+more) and is left out with a note; a path with no segment left is not analysed either. Both
+detectors use the same rule (``judged_segments``).
+
 **2-D materials.** A slab computed along a bulk path has out-of-plane segments where nothing
 disperses (method.md, section 1): every band would be flat there. With ``in_plane=None`` (auto)
 such segments are dropped whenever the material's metadata says ``is_2d``.
@@ -71,6 +80,8 @@ DEFAULT_BANDWIDTH_THRESHOLD = 0.1
 DEFAULT_STRIP_WIDTH = 0.5
 #: Energy window (eV, relative to E_F) cut into strips, the published ±1 eV.
 DEFAULT_WINDOW = (-1.0, 1.0)
+#: Fewest k-points a path segment needs to be judged (shorter ones are left out, with a note).
+MIN_SEGMENT_KPOINTS = 4
 #: Name of the result table in a workspace.
 FLATBANDS_TABLE = "flatbands"
 
@@ -278,6 +289,34 @@ def analysed_band_structure(
     return bs.in_plane(), names, []
 
 
+def judged_segments(
+    bs: BandStructure, min_kpoints: int = MIN_SEGMENT_KPOINTS
+) -> tuple[list[int], list[str]]:
+    """Indices of the segments of ``bs`` the detectors judge, and notes on what was left out.
+
+    No segment when the path has no labelled k-point at all (a k-point grid, path ``?–?``:
+    flatness along a path is undefined there); otherwise the segments of at least
+    ``min_kpoints`` k-points. An empty list means the band structure is not analysable; the
+    notes say why.
+    """
+    if not any(s.start_label or s.end_label for s in bs.segments):
+        return [], [
+            f"not analysed: no labelled high-symmetry path (path {bs.path_string}, "
+            f"{bs.nkpoints} unlabelled k-points); flatness along a path is undefined"
+        ]
+    keep = [i for i, s in enumerate(bs.segments) if s.stop - s.start >= min_kpoints]
+    short = [s for s in bs.segments if s.stop - s.start < min_kpoints]
+    notes = []
+    if short:
+        listed = ", ".join(f"{s.name} ({s.stop - s.start})" for s in short)
+        notes.append(f"segments with fewer than {min_kpoints} k-points left out: {listed}")
+    if not keep:
+        notes.append(
+            f"not analysed: no path segment has {min_kpoints} or more k-points to judge flatness on"
+        )
+    return keep, notes
+
+
 def _nearest_eigenvalues(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     """``out[k, q]``: the eigenvalue of row ``k`` (sorted ascending) nearest ``query[k, q]``."""
     nk, nb = rows.shape
@@ -329,13 +368,16 @@ def detect_flat_bands(
 
     ``window`` is relative to E_F and must be a whole number of ``strip_width`` strips.
     ``in_plane``: drop out-of-plane segments (None: when ``metadata['is_2d']``). Segments of
-    fewer than 2 k-points carry no dispersion and are not counted.
+    fewer than ``MIN_SEGMENT_KPOINTS`` k-points are not counted, and a path without labelled
+    k-points is not analysed at all (``judged_segments``; ``notes`` say so).
     """
     if not bandwidth_threshold > 0:
         raise BandprintError(f"bandwidth threshold must be positive, got {bandwidth_threshold}")
     edges = strip_edges(window, strip_width)
     work, dropped, notes = analysed_band_structure(bs, in_plane)
-    segments = [s for s in work.segments if s.stop - s.start >= 2]
+    keep, seg_notes = judged_segments(work)
+    segments = [work.segments[i] for i in keep]
+    notes = notes + seg_notes
     n_strips, n_seg = len(edges) - 1, len(segments)
     bandwidth = np.full((n_strips, n_seg), np.inf)
     energy = np.full((n_strips, n_seg), np.nan)
@@ -607,6 +649,7 @@ __all__ = [
     "DEFAULT_STRIP_WIDTH",
     "DEFAULT_WINDOW",
     "FLATBANDS_TABLE",
+    "MIN_SEGMENT_KPOINTS",
     "TABLE_COLUMNS",
     "FlatBandResult",
     "analysed_band_structure",
@@ -615,6 +658,7 @@ __all__ = [
     "find_in_workspace",
     "flatband_table",
     "flatband_workspace",
+    "judged_segments",
     "query_materials",
     "strip_edges",
     "strip_of",
