@@ -22,8 +22,8 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 setup: $(VENV)/.installed
 
 # Headless Chromium for the browser tests, from Debian (never a browser download). apt is tried
-# three times because a mirror hiccup should not turn CI red; if it still fails the browser
-# tests are skipped, and pytest's summary says so.
+# three times so that a mirror hiccup does not fail the run; if it still fails, the browser
+# tests skip (pytest's summary says so), except under CI=true, where they fail instead.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \

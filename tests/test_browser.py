@@ -43,6 +43,12 @@ ARGS = [
     "--disable-sync",
 ]
 
+if os.environ.get("CI") and not CHROMIUM.is_file():
+    # CI installs Chromium (`make browser`): there a skip would report the browser tests green
+    # without running them.
+    pytest.fail(f"CI=true but no Chromium at {CHROMIUM}: the browser tests must run in CI",
+                pytrace=False)  # fmt: skip
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
