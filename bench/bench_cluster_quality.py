@@ -4,8 +4,10 @@
 
 Data: ``bandprint.zoo.sample_zoo(n, seed)`` (all families in turn; seed 1 = parameter draws
 the shipped model was not trained on) plus ``--dups`` near-duplicates made by
-``zoo.near_duplicate`` (the same model with the lattice strained by up to 2 %, energies
-stretched by up to 3 % and a few-meV ripple), all fingerprinted with the shipped model.
+``zoo.near_duplicate`` (energies stretched by up to 3 % about E_F and a few-meV ripple; its
+uniform strain of up to 2 % does not show in the picture) and ``--twins`` made by
+``zoo.perturbed_twin`` (the same model with every parameter changed by up to ±3 % and
+rediagonalised, so band shapes change), all fingerprinted with the shipped model.
 
 Clustering (HDBSCAN, min cluster size 5, min samples 2, duplicates left out; the default
 settings and variants: no cap on cluster size, λ without the root, leaf selection): adjusted Rand
@@ -16,7 +18,8 @@ all samples, of its own family; chance ≈ 1/15), for p = 0.2 (the ℓp metric, 
 default), p = 0.2 with the 1/p root (λ from the Minkowski form) and Euclidean.
 
 Duplicates (all samples + near-copies, default calibrated threshold, K = 5): precision and
-recall of the planted (original, copy) pairs, for p = 0.2, 1 and 2 (the default).
+recall of the planted (original, copy) pairs, overall and per kind, for p = 0.2, 1 and 2 (the
+default).
 
 ``--structures``: the zoo samples (with their crystal structures) in a workspace, clustered
 and mapped (``cluster_workspace``), then ``structure_workspace``: CrystalNN structure clusters
@@ -33,14 +36,14 @@ from pathlib import Path
 import numpy as np
 
 
-def fingerprints(n: int, dups: int, seed: int, model: str | None, cache: Path | None):
+def fingerprints(n: int, dups: int, twins: int, seed: int, model: str | None, cache: Path | None):
     from bandprint.fingerprint import load_fingerprinter
-    from bandprint.zoo import near_duplicate, sample_zoo
+    from bandprint.zoo import near_duplicate, perturbed_twin, sample_zoo
 
     fp = load_fingerprinter(model)
     if cache is not None and cache.is_file():
         z = np.load(cache, allow_pickle=False)
-        if str(z["model"]) == fp.model_id_ and len(z["family"]) == n + dups:
+        if str(z["model"]) == fp.model_id_ and len(z["family"]) == n + dups + twins:
             print(f"fingerprints from {cache}")
             return z["X"], list(z["family"]), list(z["ids"]), list(z["formula"]), fp.model_id_
     t0 = time.perf_counter()
@@ -48,6 +51,9 @@ def fingerprints(n: int, dups: int, seed: int, model: str | None, cache: Path | 
     rng = np.random.default_rng([seed, 17])
     picks = rng.choice(n, dups, replace=False)
     copies = [near_duplicate(bss[i], rng) for i in picks]
+    # Twins of other samples than the copies, so every planted pair is one original + one copy.
+    rest = np.setdiff1d(np.arange(n), picks)
+    copies += [perturbed_twin(bss[i], rng) for i in rng.choice(rest, twins, replace=False)]
     all_bs = bss + copies
     X = fp.transform(all_bs)
     print(f"{len(all_bs)} samples rendered and encoded in {time.perf_counter() - t0:.0f} s")
@@ -80,6 +86,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--dups", type=int, default=40)
+    ap.add_argument("--twins", type=int, default=40)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--model", default=None)
     ap.add_argument(
@@ -89,11 +96,14 @@ def main() -> None:
     args = ap.parse_args()
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     X, family, ids, formula, model = fingerprints(
-        args.n, args.dups, args.seed, args.model, args.cache
+        args.n, args.dups, args.twins, args.seed, args.model, args.cache
     )
     n = args.n
     fam = np.array(family)
-    print(f"model {model}; {n} zoo samples, {len(set(family))} families, {args.dups} copies\n")
+    print(
+        f"model {model}; {n} zoo samples, {len(set(family))} families, {args.dups} stretched "
+        f"copies, {args.twins} perturbed-parameter twins\n"
+    )
 
     print("| distance | clusters | unclassified | ARI | NMI | homogeneity | completeness "
           "| precision@5 | time |")  # fmt: skip
@@ -122,18 +132,27 @@ def main() -> None:
         )
 
     print("\n| distance | threshold (× median NN) | pairs found | planted found | precision "
-          "| recall |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- |")
-    truth = {tuple(sorted((i, i[: -len("-dup")]))) for i in ids if i.endswith("-dup")}
+          "| recall | recall: copies / twins |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    kinds = {"copies": "-dup", "twins": "-twin"}
+    planted = {
+        kind: {tuple(sorted((i, i[: -len(sfx)]))) for i in ids if i.endswith(sfx)}
+        for kind, sfx in kinds.items()
+    }
+    truth = planted["copies"] | planted["twins"]
     for name, p in [("p = 0.2", 0.2), ("p = 1", 1.0), ("Euclidean (default)", 2.0)]:
         res = find_duplicates(ids, X, formula, p=p)
         t = res.table
         found = {tuple(sorted(ab)) for ab in zip(t.material_id_1, t.material_id_2, strict=True)}
         hit = len(found & truth)
         precision = hit / len(found) if found else float("nan")
+        by_kind = " / ".join(
+            f"{len(found & pairs)}/{len(pairs)}" for pairs in planted.values() if pairs
+        )
         print(
             f"| {name} | {res.threshold:.4g} ({res.threshold / res.median_nn_distance:.2f}) "
-            f"| {len(found)} | {hit}/{len(truth)} | {precision:.3f} | {hit / len(truth):.3f} |"
+            f"| {len(found)} | {hit}/{len(truth)} | {precision:.3f} | {hit / len(truth):.3f} "
+            f"| {by_kind} |"
         )
         # Where the planted pairs and the closest distinct pairs lie, in units of the median.
         pos = {m: i for i, m in enumerate(ids)}
@@ -146,7 +165,7 @@ def main() -> None:
             f"|  | planted pairs: {np.min(pd_planted) / res.median_nn_distance:.2f}–"
             f"{np.max(pd_planted) / res.median_nn_distance:.2f} × median NN; closest 1 % of "
             f"NN distances below {np.quantile(res.nn_distance, 0.01) / res.median_nn_distance:.2f}"
-            " |  |  |  |  |"
+            " |  |  |  |  |  |"
         )
 
     if args.structures:

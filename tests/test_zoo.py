@@ -591,3 +591,28 @@ def test_planted_near_duplicates_are_close_but_not_identical(tmp_path):
         assert 0 < shift.max() < 0.03 * np.abs(orig.energies_relative).max() + 0.006
         ratio = dup.distances[-1] / orig.distances[-1]
         assert 0.97 < ratio < 1.03
+
+
+def test_perturbed_twin_is_the_same_model_with_slightly_different_parameters():
+    from bandprint.zoo import perturbed_twin
+
+    samples = sample_zoo(45, seed=4)
+    rng = np.random.default_rng(0)
+    for bs in samples:
+        same = perturbed_twin(bs, rng, change=0.0)
+        np.testing.assert_allclose(same.energies, bs.energies, atol=1e-9)
+        np.testing.assert_allclose(same.distances, bs.distances, rtol=1e-12)
+        twin = perturbed_twin(bs, rng, change=0.03)
+        assert twin.material_id == bs.material_id + "-twin" and twin.efermi == bs.efermi
+        rel = bs.energies - bs.metadata["energy_offset"]  # eigenvalues on the model's scale
+        shift = np.abs(twin.energies - bs.energies).max()
+        assert 0 < shift <= 0.031 * np.abs(rel).max() * 3 + 1e-9  # each term moves ≤ 3 %
+    # An ideal kagome keeps its exactly flat band, moved with its hopping to +2t'.
+    ideal = next(
+        b for b in samples if b.metadata["family"] == "kagome" and b.metadata["n_flat_bands"]
+    )
+    twin = perturbed_twin(ideal, rng)
+    levels = flat_levels(twin.energies[0] - twin.metadata["energy_offset"], 1e-9)
+    t = twin.metadata["params"]["t"]
+    assert any(abs(lv.energy - 2 * t) < 1e-9 for lv in levels)
+    assert twin.metadata["params"]["t"] != ideal.metadata["params"]["t"]

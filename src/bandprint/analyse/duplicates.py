@@ -14,13 +14,13 @@ those.
 
 The distance is Euclidean by default (``DEFAULT_P`` = 2), not the clustering's p = 0.2: a
 near-copy moves every fingerprint value a little, and Σ|Δ|^0.2 counts each small move heavily
-(|0.01|^0.2 = 0.4 against 1 for a full unit), so under p = 0.2 near-copies sit at 0.35-1.0 of
-the typical NN distance and cannot be told from distinct neighbours, while under L2 they sit
-at 0.02-0.49 of it. Measured on 2,000 zoo samples with 40 planted near-copies (energies ±3 %,
-a few-meV ripple, lattice strain ≤ 2 %, which the picture does not show;
-``bench/bench_cluster_quality.py``, BENCHMARKS.md): precision/recall 0.73/0.73 with L2 and
-K = 5 against 0.70/0.18 with p = 0.2 on zoo seed 1, where K was chosen, and 0.71/0.63 against
-1.00/0.08 on the held-out seed 2.
+(|0.01|^0.2 = 0.4 against 1 for a full unit), so under p = 0.2 planted duplicates sit at
+0.31-1.01 of the typical NN distance and cannot be told from distinct neighbours, while under
+L2 most sit below 0.35 of it. Measured on 2,000 zoo samples with 40 planted near-copies
+(``zoo.near_duplicate``) and 40 perturbed-parameter twins (``zoo.perturbed_twin``;
+``bench/bench_cluster_quality.py``, BENCHMARKS.md): precision/recall 0.90/0.76 with L2 and
+K = 5 against 0.87/0.25 with p = 0.2 on zoo seed 1, where K was chosen, and 0.88/0.71 against
+1.00/0.18 on the held-out seed 2.
 """
 
 from __future__ import annotations

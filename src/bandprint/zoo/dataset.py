@@ -570,6 +570,45 @@ def near_duplicate(
     )
 
 
+def perturbed_twin(
+    bs: BandStructure, rng: np.random.Generator, change: float = 0.03, suffix: str = "-twin"
+) -> BandStructure:
+    """The same tight-binding model with every parameter (hoppings, on-site energies, lattice
+    constant) changed independently by up to ±``change`` relative, rediagonalised: what two
+    database entries of one material computed with slightly different settings look like.
+    Unlike ``near_duplicate`` the bands change shape, not only scale. Zero parameters stay
+    zero, so an ideal flat-band lattice keeps its flat band. Needs a zoo sample (``sample_zoo``
+    metadata: family, params, spectators, energy offset, exchange splitting); E_F is kept.
+    """
+    meta = bs.metadata
+    need = ("family", "params", "spectators", "energy_offset", "exchange_splitting")
+    missing = [k for k in need if k not in meta]
+    if missing or bs.kpoints is None:
+        raise BandprintError(
+            f"{bs.material_id}: not a zoo sample (no {(missing or ['kpoints'])[0]!r})"
+        )
+    from bandprint.zoo.families import make_lattice
+
+    params = {
+        k: v * (1.0 + float(rng.uniform(-change, change)))
+        if isinstance(v, float) and not isinstance(v, bool)
+        else v
+        for k, v in meta["params"].items()
+    }
+    lattice = make_lattice(meta["family"], **params).with_spectators(meta["spectators"])
+    twin = lattice.band_structure(
+        bs.material_id + suffix,
+        efermi=bs.efermi,
+        n_kpoints=bs.nkpoints,
+        energy_offset=meta["energy_offset"],
+        exchange_splitting=meta["exchange_splitting"],
+        with_structure=bs.structure is not None,
+        metadata={**meta, "params": params, "duplicate_of": bs.material_id},
+    )
+    twin.formula = bs.formula
+    return twin
+
+
 def _strained(structure: Any, s: float) -> Any:
     strained = structure.copy()
     strained.scale_lattice(structure.volume * s**3)
