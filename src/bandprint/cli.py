@@ -1063,11 +1063,11 @@ def duplicates(
         from bandprint.analyse.search import pairwise_distances, workspace_index
 
         index, _ = workspace_index(ws, model_id, p, few_queries=True)
-        pos = {m: i for i, m in enumerate(index.ids)}
         dist = None
-        if show[0] in pos and show[1] in pos:
+        if show[0] in index.ids and show[1] in index.ids:  # list scans: no id dictionary
             v = index.vectors
-            dist = float(pairwise_distances(v[[pos[show[0]]]], v[[pos[show[1]]]], p=p)[0, 0])
+            a, b = index.ids.index(show[0]), index.ids.index(show[1])
+            dist = float(pairwise_distances(v[[a]], v[[b]], p=p)[0, 0])
         path = out or f"{show[0]}_{show[1]}.png"
         pair_figure(ws, show[0], show[1], dist).savefig(path, dpi=150)
         if fmt == "json":

@@ -22,9 +22,8 @@ sample zoo), so the p-values are adjusted for the false-discovery rate (Benjamin
 a cluster is localised when its adjusted ``q_value`` is below 5 %: of those called localised,
 about 5 % or fewer are expected to be chance. This is scale-free (no map units), fair to
 clusters of different sizes, and says "localised" only when chance would rarely do as well.
-Reported
-beside it: the spread relative to the map's robust diagonal, and the fraction of members in
-their most common electronic cluster and map group.
+Reported beside it: the spread relative to the map's robust diagonal, and the fraction of
+members in their most common electronic cluster and map group.
 """
 
 from __future__ import annotations
@@ -251,8 +250,9 @@ def localisation(
         rows.append(row)
     table = pd.DataFrame(rows)
     if len(table):
-        table.insert(5, "q_value", benjamini_hochberg(table["p_value"].to_numpy()))
-        table.insert(6, "localised", table["q_value"] < alpha)
+        after = table.columns.get_loc("p_value") + 1
+        table.insert(after, "q_value", benjamini_hochberg(table["p_value"].to_numpy()))
+        table.insert(after + 1, "localised", table["q_value"] < alpha)
     return table
 
 

@@ -202,7 +202,7 @@ def detect_file_format(path: str | Path) -> FileFormat | None:
 
 
 def discover_sources(
-    paths: Iterable[str | Path], on_skip: Callable[[str, str], None] | None = None
+    paths: Iterable[str | Path], on_skip: OnSkip | None = None
 ) -> Iterator[Source]:
     """Walk files and folders and yield every band-structure source found.
 
@@ -235,7 +235,7 @@ def _unrecognised_reason(p: Path) -> str:
     return "not a recognised band-structure format"
 
 
-def _walk_dir(root: Path, on_skip: Callable[[str, str], None] | None) -> Iterator[Source]:
+def _walk_dir(root: Path, on_skip: OnSkip | None) -> Iterator[Source]:
     for rule in FOLDER_RULES:
         try:
             claimed = rule(root, on_skip)
