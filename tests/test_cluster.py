@@ -297,6 +297,23 @@ def test_sweep_reuses_distances_and_matches_single_runs():
     assert "DBCV" in result.reason
 
 
+@pytest.mark.parametrize("strategy", ["knn", "exact"])
+def test_sweep_without_a_matrix_scores_every_setting(strategy):
+    """The knn and exact strategies build no distance matrix; below the validity sample the
+    indices still need one over all points (this once ended in an AssertionError)."""
+    X, _ = gaussian_clusters(n_clusters=5, size=20, noise=30, seed=11)
+    result = sweep_parameters(X, [3, 5], [2, 4], strategy=strategy)
+    D = pairwise_distances(X, root=True)
+    for _, row in result.table.iterrows():
+        single = cluster_fingerprints(
+            X, int(row.min_cluster_size), int(row.min_samples), strategy=strategy
+        )
+        assert row.n_clusters == single.n_clusters >= 2
+        assert row.dbcv == pytest.approx(dbcv(D, single.labels, D_FP), rel=1e-5)
+        assert row.s_dbw == pytest.approx(s_dbw(X, single.labels))
+    assert result.params["strategy"] == strategy and result.params["validity_points"] == len(X)
+
+
 def test_recommendation_rule():
     t = pd.DataFrame(
         {
@@ -392,6 +409,14 @@ def test_cli_cluster_and_sweep(workspace, tmp_path):
     assert len(out["table"]) == 6 and out["recommended"] is not None
     assert png.stat().st_size > 10_000
     assert ws.table_meta("sweep")["reason"] == out["reason"]
+    for strategy in ("knn", "exact"):  # no distance matrix at 48 points
+        res = runner.invoke(
+            main, ["sweep", str(ws.path), "--strategy", strategy, "--format", "json", "-q"]
+        )
+        assert res.exit_code == 0, res.output
+        table = orjson.loads(res.output)["table"]
+        assert len(table) == 100 and any(r["n_clusters"] >= 2 for r in table)
+        assert all(r["dbcv"] is not None for r in table if r["n_clusters"] >= 2)
     res = runner.invoke(main, ["sweep", str(ws.path), "--min-samples", "x"])
     assert res.exit_code == 2 and res.output.startswith("error: --min-samples")
 

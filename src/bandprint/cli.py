@@ -914,7 +914,10 @@ def cluster(
     help="λ and DBCV from (Σ|Δ|^p)^(1/p), or (--no-root) from Σ|Δ|^p.",
 )  # fmt: skip
 @click.option(
-    "--strategy", type=click.Choice(["auto", "matrix", "knn"]), default="auto", show_default=True
+    "--strategy",
+    type=click.Choice(["auto", "matrix", "exact", "knn"]),
+    default="auto",
+    show_default=True,
 )
 @click.option("--out", type=click.Path(), default=None, help="Heat maps (PNG/SVG/PDF).")
 @click.option("--seed", type=int, default=0, show_default=True)

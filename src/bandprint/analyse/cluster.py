@@ -884,6 +884,9 @@ def sweep_parameters(
     if validity and n > validity_sample:
         rows_v = np.sort(np.random.default_rng(seed).choice(n, validity_sample, replace=False))
         D_v = pairwise_distances(X[rows_v], p=p)
+    elif validity and D_v is None:
+        # The knn and exact strategies build no matrix; DBCV needs one over its points.
+        D_v = pairwise_distances(X, p=p)
     if validity and D_v is not None and root and p < 1:
         D_v = D_v ** np.float32(1.0 / p)
     records = []
@@ -910,7 +913,6 @@ def sweep_parameters(
             }
             if validity:
                 lv = labels[rows_v]
-                assert D_v is not None
                 rec["dbcv"] = dbcv(D_v, lv, X.shape[1])
                 rec["s_dbw"] = s_dbw(X[rows_v], lv)
             records.append(rec)
