@@ -144,6 +144,26 @@ def test_pymatgen_round_trip(real_json_files):
         assert back.efermi == bs.efermi
 
 
+def test_pymatgen_dict_keeps_the_first_point_of_every_label():
+    """pymatgen's labels_dict holds one point per label; the first occurrence along the path
+    is kept for Γ (stored as "\\Gamma") exactly as for any other label."""
+    nk = 21
+    kpts = np.zeros((2 * nk, 3))
+    kpts[:nk, 0] = np.linspace(0.0, 0.5, nk)  # Γ (0,0,0) → X (½,0,0)
+    kpts[nk:, 0] = np.linspace(0.5, 1.0, nk)  # X → Γ of the next zone (1,0,0)
+    bs = BandStructure(
+        material_id="two-gammas",
+        energies=np.zeros((1, 2 * nk, 1)),
+        efermi=0.0,
+        distances=np.concatenate([np.linspace(0, 1, nk), np.linspace(1, 2, nk)]),
+        segments=[Segment(0, nk, "Γ", "X"), Segment(nk, 2 * nk, "X", "Γ")],
+        kpoints=kpts,
+        reciprocal_lattice=np.eye(3),
+    )
+    labels = bs.to_pymatgen_dict()["labels_dict"]
+    assert labels == {"\\Gamma": [0.0, 0.0, 0.0], "X": [0.5, 0.0, 0.0]}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -328,7 +328,7 @@ class BandStructure:
         labels_dict: dict[str, list[float]] = {}
         for s in self.segments:
             for idx, lab in ((s.start, s.start_label), (s.stop - 1, s.end_label)):
-                if lab and lab not in labels_dict:
+                if lab and _pymatgen_label(lab) not in labels_dict:
                     labels_dict[_pymatgen_label(lab)] = self.kpoints[idx].tolist()
         gap = self.band_gap()
         spins = ["1", "-1"][: self.nspin]
