@@ -334,3 +334,40 @@ def test_eigenval_dimension_mismatches(tmp_path, oso2_raw, oso2_dir):
         with pytest.raises(ReadError) as err:
             read_source(src)
         assert str(p) in str(err.value) and "\n" not in str(err.value), name
+
+
+def test_line_mode_kpoints_with_two_points_per_line(tmp_path, oso2, oso2_raw, oso2_dir):
+    """Each line only its two labelled ends: one segment per line, not 'no path segment'."""
+    from pymatgen.io.vasp.inputs import Poscar
+
+    ends = [(s.start, s.stop - 1) for s in oso2.segments]
+    idx = np.array([i for pair in ends for i in pair])
+    lines = ["two points per line", "2", "Line-mode", "Reciprocal"]
+    for s, (a, b) in zip(oso2.segments, ends, strict=True):
+        for i, lab in ((a, s.start_label), (b, s.end_label)):
+            k = oso2.kpoints[i]
+            lines.append(f"{k[0]:.8f} {k[1]:.8f} {k[2]:.8f} ! {lab.replace('Γ', 'GAMMA')}")
+        lines.append("")
+    folder = tmp_path / "OsO2-ends"
+    folder.mkdir()
+    (folder / "KPOINTS").write_text("\n".join(lines) + "\n")
+    write_eigenval(
+        folder / "EIGENVAL",
+        oso2.kpoints[idx],
+        np.zeros(len(idx)),
+        oso2.energies[:, idx, :],
+        oso2_raw["occupations"][:, idx, :],
+        40,
+        6,
+        "OsO2",
+    )
+    Poscar(oso2_raw["structure"]).write_file(folder / "POSCAR")
+
+    bs = read_band_structure(folder / "EIGENVAL", efermi=oso2.efermi)
+    assert [(s.start, s.stop) for s in bs.segments] == [(2 * i, 2 * i + 2) for i in range(len(ends))]
+    assert [s.name for s in bs.segments] == [s.name for s in oso2.segments]
+    np.testing.assert_array_equal(bs.energies, oso2.energies[:, idx, :])
+    # The path length of each line is its full length; from one line to the next nothing.
+    lengths = [oso2.distances[b] - oso2.distances[a] for a, b in ends]
+    np.testing.assert_allclose(np.diff(bs.distances)[0::2], lengths, atol=1e-6)
+    np.testing.assert_allclose(np.diff(bs.distances)[1::2], 0.0, atol=1e-12)

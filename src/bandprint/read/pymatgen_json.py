@@ -11,15 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from bandprint.bandstructure import (
-    LABEL_TOLERANCE,
-    BandStructure,
-    normalize_label,
-    path_distances,
-    segments_from_labels,
-)
+from bandprint.bandstructure import LABEL_TOLERANCE, BandStructure, normalize_label
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import load_json, material_id_from_path
+from bandprint.read.paths import path_geometry
 
 FORMAT = "pymatgen-json"
 
@@ -63,10 +58,12 @@ def band_structure_from_pymatgen_dict(
     material_id: str,
     source: str | None,
     metadata: dict[str, Any] | None = None,
+    segment_sizes: list[int] | None = None,
 ) -> BandStructure:
     """The canonical band structure from a ``BandStructureSymmLine.as_dict()`` dictionary.
 
-    Path segments are rebuilt from ``labels_dict`` and the k-points, never from ``branches``.
+    Path segments are rebuilt from ``labels_dict`` and the k-points, never from ``branches``;
+    ``segment_sizes`` (k-points per path line, when the caller knows them) split the path instead.
     """
     kpoints = np.asarray(d["kpoints"], dtype=np.float64)
     if kpoints.ndim != 2 or kpoints.shape[1] != 3:
@@ -90,10 +87,7 @@ def band_structure_from_pymatgen_dict(
         raise BandprintError(f"reciprocal lattice has shape {matrix.shape}, expected (3, 3)")
 
     labels = _kpoint_labels(kpoints, d.get("labels_dict") or {})
-    distances = path_distances(kpoints @ matrix, labels)
-    segments = segments_from_labels(labels)
-    if not segments:
-        raise BandprintError("no path segment of two or more k-points")
+    distances, segments = path_geometry(kpoints @ matrix, labels, segment_sizes)
 
     structure = None
     formula = None

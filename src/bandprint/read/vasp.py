@@ -171,6 +171,17 @@ def _labels_dict(kpoints: Kpoints, path: Path, first: int) -> dict[str, np.ndarr
     return out
 
 
+def line_sizes(kpoints: Kpoints, nk: int) -> list[int] | None:
+    """k-points per path line of a line-mode KPOINTS, when the run computed exactly those."""
+    if kpoints_path_kind(kpoints) != "line":
+        return None
+    nlines = len(kpoints.kpts) // 2
+    per_line = int(kpoints.num_kpts)
+    if nlines < 1 or per_line < 2 or nlines * per_line != nk:
+        return None
+    return [per_line] * nlines
+
+
 # -- Fermi level and cell from sibling files -----------------------------------------------
 _OUTCAR_EFERMI = re.compile(r"E-fermi\s*:\s*(\S+)")
 _VASPRUN_EFERMI = re.compile(rb'<i\s+name="efermi"\s*>\s*(\S+)\s*</i>')
@@ -362,7 +373,7 @@ def read_vasprun(
         kp = read_kpoints(kp_path)
         first = _band_part(run)
         labels = _labels_dict(kp, kp_path, first if kpoints_path_kind(kp) == "list" else 0)
-        parts.append((run, first, labels, kp_path))
+        parts.append((run, first, labels, line_sizes(kp, len(run.kpoints) - first)))
 
     source = str(paths[0]) if len(paths) == 1 else str(paths[0].parent.parent)
     if material_id is None:
@@ -375,7 +386,7 @@ def read_vasprun(
 
 
 def _join_runs(
-    parts: list[tuple[_Run, int, dict[str, np.ndarray], Path]],
+    parts: list[tuple[_Run, int, dict[str, np.ndarray], list[int] | None]],
     efermi: float | None,
     material_id: str,
     source: str,
@@ -395,6 +406,8 @@ def _join_runs(
     labels: dict[str, np.ndarray] = {}
     for _, _, lab, _ in parts:
         labels.update(lab)
+    part_sizes = [sizes for *_, sizes in parts]
+    sizes = None if None in part_sizes else [n for p in part_sizes for n in p]
 
     efermi_source = "given"
     if efermi is None:
@@ -423,7 +436,9 @@ def _join_runs(
     )
     if len(parts) > 1:
         meta["split_runs"] = [str(run.path) for run, *_ in parts]
-    return _assemble(kpts, energies, efermi, first_run.structure, labels, material_id, source, meta)
+    return _assemble(
+        kpts, energies, efermi, first_run.structure, labels, material_id, source, meta, sizes=sizes
+    )
 
 
 def _assemble(
@@ -436,8 +451,10 @@ def _assemble(
     source: str,
     metadata: dict[str, Any],
     lattice: np.ndarray | None = None,
+    sizes: list[int] | None = None,
 ) -> BandStructure:
-    """The canonical band structure, labels matched and segments built as pymatgen does."""
+    """The canonical band structure, labels matched and segments built as pymatgen does, or split
+    by ``sizes`` (k-points per line of a line-mode KPOINTS) where known."""
     if lattice is None:
         lattice = structure.lattice.matrix
     lattice = np.asarray(lattice, dtype=np.float64)
@@ -455,7 +472,7 @@ def _assemble(
         "efermi": efermi,
     }
     try:
-        bs = band_structure_from_pymatgen_dict(d, material_id, source, metadata)
+        bs = band_structure_from_pymatgen_dict(d, material_id, source, metadata, sizes)
     except ReadError:
         raise
     except BandprintError as exc:
@@ -603,6 +620,7 @@ def read_eigenval(
         str(path),
         meta,
         lattice=lattice,
+        sizes=line_sizes(kp, len(eig.kpoints) - first),
     )
 
 
