@@ -364,7 +364,9 @@ def test_line_mode_kpoints_with_two_points_per_line(tmp_path, oso2, oso2_raw, os
     Poscar(oso2_raw["structure"]).write_file(folder / "POSCAR")
 
     bs = read_band_structure(folder / "EIGENVAL", efermi=oso2.efermi)
-    assert [(s.start, s.stop) for s in bs.segments] == [(2 * i, 2 * i + 2) for i in range(len(ends))]
+    assert [(s.start, s.stop) for s in bs.segments] == [
+        (2 * i, 2 * i + 2) for i in range(len(ends))
+    ]
     assert [s.name for s in bs.segments] == [s.name for s in oso2.segments]
     np.testing.assert_array_equal(bs.energies, oso2.energies[:, idx, :])
     # The path length of each line is its full length; from one line to the next nothing.
