@@ -65,6 +65,45 @@ def test_same_formula_flag_and_filter():
     assert given.rule == "given" and given.table.empty
 
 
+def _ivf(ids, X, p):
+    """Inverted lists probed one cell of 20 at a time: most nearest neighbours are missed."""
+    from bandprint.analyse.search import SimilarityIndex
+
+    return SimilarityIndex.build(ids, X, p=p, kind="ivf", nlist=20, nprobe=1)
+
+
+def test_threshold_from_exact_distances_under_an_approximate_index():
+    """An approximate index reports a farther neighbour for the points whose nearest it
+    misses; the threshold must come from exact distances all the same."""
+    from scipy.spatial.distance import cdist
+
+    ids, X, formulas, _ = planted(n=600, n_dup=10, seed=3)
+    ivf = _ivf(ids, X, 2.0)
+    _, approx = ivf.search(X, 1, exclude=np.arange(len(X)))
+    D = cdist(X.astype(np.float64), X.astype(np.float64))
+    np.fill_diagonal(D, np.inf)
+    exact_nn = D.min(axis=1)
+    assert (approx[:, 0] > exact_nn * (1 + 1e-4)).mean() > 0.5  # the lists miss most
+
+    everyone = find_duplicates(ids, X, formulas, index=ivf)  # 610 ≤ the calibration sample
+    assert everyone.threshold == pytest.approx(calibrate_threshold(exact_nn), rel=1e-5)
+    assert everyone.median_nn_distance == pytest.approx(np.median(exact_nn), rel=1e-5)
+    assert everyone.params["calibrated_on"] == len(X)
+
+    sampled = find_duplicates(ids, X, formulas, index=ivf, calibration_sample=150, seed=7)
+    rows = np.sort(np.random.default_rng(7).choice(len(X), 150, replace=False))
+    assert sampled.threshold == pytest.approx(calibrate_threshold(exact_nn[rows]), rel=1e-5)
+    assert "exact NN distances of 150 of 610 materials" in sampled.rule
+
+
+def test_an_index_for_another_p_is_refused():
+    ids, X, formulas, _ = planted()
+    with pytest.raises(BandprintError, match=r"built for Minkowski p=0\.2, duplicates are asked"):
+        find_duplicates(ids, X, formulas, p=2.0, index=_ivf(ids, X, 0.2))
+    with pytest.raises(BandprintError, match="holds 312 fingerprints, not 311"):
+        find_duplicates(ids[:-1], X[:-1], formulas[:-1], p=2.0, index=_ivf(ids, X, 2.0))
+
+
 @pytest.fixture
 def workspace(tmp_path):
     from bandprint.store import Workspace

@@ -45,6 +45,9 @@ DEFAULT_K = 5.0
 DEFAULT_P = 2.0
 #: Neighbours examined per material (a material can have several near copies).
 NEIGHBOURS = 10
+#: With an approximate index (inverted lists), the threshold is calibrated on the exact
+#: nearest-neighbour distances of this many materials, drawn at random (seeded).
+CALIBRATION_SAMPLE = 2000
 #: Result table name.
 DUPLICATES_TABLE = "duplicates"
 
@@ -95,11 +98,22 @@ def find_duplicates(
     p: float = DEFAULT_P,
     neighbours: int = NEIGHBOURS,
     index: SimilarityIndex | None = None,
+    calibration_sample: int = CALIBRATION_SAMPLE,
+    seed: int = 0,
 ) -> DuplicateResult:
     """Pairs of materials closer than ``threshold`` (calibrated when ``None``).
 
-    ``relative_distance`` is the pair's distance over the median NN distance (1 = as close as
-    a typical nearest neighbour). ``mutual_nearest``: each is the other's nearest material.
+    ``index``: a ``SimilarityIndex`` of exactly these fingerprints built for this ``p``
+    (another p is refused). With an exact index the threshold is calibrated on every
+    material's nearest-neighbour distance; with inverted lists, whose neighbours are
+    approximate (a missed nearest neighbour reads as a larger distance and would bias the
+    threshold upwards), on the exact nearest-neighbour distances of ``calibration_sample``
+    materials drawn with ``seed``. Candidate pairs are searched through the index either way.
+
+    ``relative_distance`` is the pair's distance over the median NN distance of the materials
+    calibrated on (1 = as close as a typical nearest neighbour). ``mutual_nearest``: each is
+    the other's nearest material (as the index found them). ``nn_distance``: each material's
+    nearest other material as the index found it (exact only for an exact index).
     """
     X = _as_f32(X, "fingerprints")
     n = len(ids)
@@ -110,15 +124,34 @@ def find_duplicates(
     formulas = formulas or [""] * n
     if index is None:
         index = SimilarityIndex.build(ids, X, p=p)
+    elif float(index.p) != float(p):
+        raise BandprintError(
+            f"the similarity index was built for Minkowski p={index.p:g}, duplicates are asked "
+            f"for p={p:g}: build the index with p={p:g}"
+        )
+    elif len(index) != n or index.vectors.shape != X.shape:
+        raise BandprintError(f"the similarity index holds {len(index)} fingerprints, not {n}")
     kk = int(min(neighbours, n - 1))
     idx, dist = index.search(X, kk, exclude=np.arange(n))
     nn = dist[:, 0].astype(np.float64)
-    median_nn = float(np.median(nn[np.isfinite(nn)]))
+    calibrated_on = np.arange(n)
+    nn_exact = nn
+    if index.kind != "exact":
+        if n > calibration_sample:
+            rng = np.random.default_rng(seed)
+            calibrated_on = np.sort(rng.choice(n, int(calibration_sample), replace=False))
+        _, d = index.search(X[calibrated_on], 1, exclude=calibrated_on, exact=True)
+        nn_exact = d[:, 0].astype(np.float64)
+    median_nn = float(np.median(nn_exact[np.isfinite(nn_exact)]))
     if threshold is None:
-        threshold = calibrate_threshold(nn, k_mad)
-        rule = (
-            f"exp(median(log NN distance) - {k_mad:g} x 1.4826 x MAD(log NN distance)) over "
+        threshold = calibrate_threshold(nn_exact, k_mad)
+        over = (
             f"{n} materials"
+            if len(calibrated_on) == n
+            else f"exact NN distances of {len(calibrated_on)} of {n} materials (seed {seed})"
+        )
+        rule = (
+            f"exp(median(log NN distance) - {k_mad:g} x 1.4826 x MAD(log NN distance)) over {over}"
         )
     else:
         rule = "given"
@@ -153,6 +186,8 @@ def find_duplicates(
         "k_mad": float(k_mad),
         "same_formula_only": bool(same_formula_only),
         "median_nn_distance": median_nn,
+        "calibrated_on": len(calibrated_on),
+        "index": index.kind,
         "n": n,
         "n_pairs": len(table),
     }
@@ -203,6 +238,7 @@ def pair_figure(ws: Workspace, id1: str, id2: str, distance: float | None = None
 
 
 __all__ = [
+    "CALIBRATION_SAMPLE",
     "DEFAULT_K",
     "DEFAULT_P",
     "DUPLICATES_TABLE",
