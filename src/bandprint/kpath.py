@@ -1,0 +1,472 @@
+r"""High-symmetry k-points and paths: label spelling, lattice types, labels from coordinates.
+
+Databases spell and walk the same path differently (``\Gamma``, ``G``, ``GAMMA``; ``X_1`` or
+``X₁``; hexagonal cells walked Γ–M–K–Γ or Γ–K–M–Γ), and some inputs carry no labels at all (a
+VASP run with an explicit k-point list, zero-weight k-points of a hybrid run). This module
+gives every special point one name and one place:
+
+* ``normalize_label`` writes a label one way: ``Γ``, other Greek letters as Unicode capitals,
+  subscripts as plain digits (``X_1``, ``X$_1$``, ``X₁`` → ``X1``), primes as ``'``.
+* ``vacuum_axis`` finds the out-of-plane lattice vector of a slab (a vacuum gap of at least
+  ``VACUUM_GAP`` Å between atomic planes along exactly one lattice vector).
+* ``lattice_type_2d`` names the 2-D Bravais lattice of a slab's in-plane cell (oblique,
+  rectangular, centred rectangular, square, hexagonal); ``bravais_lattice`` the bulk one in
+  the Setyawan–Curtarolo scheme (``"FCC"``, ``"HEX"``, ``"BCT1"``, …).
+* ``kpath_spec`` gives, for one cell, the special points, the canonical path and the lattice's
+  point symmetry; ``KPathSpec.label_of`` / ``infer_label`` name a k-point from its fractional
+  coordinates, recognising every image of a special point under the lattice's point group and
+  reciprocal-lattice translations (K and K′ of graphene are both ``K``).
+
+Conventions. Bulk: Setyawan & Curtarolo, *Comput. Mater. Sci.* 49, 299 (2010), as pymatgen's
+``KPathSetyawanCurtarolo`` implements it (Materials Project's paths). 2-D: the five 2-D Bravais
+lattices as ASE defines them (the paths C2DB uses): hexagonal Γ–M–K–Γ, square M–Γ–X–M,
+rectangular Γ–X–S–Y–Γ–S, centred rectangular Γ–X–A1–Y–Γ, oblique Γ–Y–H–C–H1–X–Γ. ASE names
+rectangular and oblique points after the order of the cell vectors; here the in-plane cell is
+first reduced (shortest vector first, acute angle), so X always lies along the shorter direct
+lattice vector's reciprocal and the names do not depend on how the cell was written.
+
+Fractional k coordinates are in the basis of the reciprocal lattice given (rows ``b_i`` with
+``a_i · b_j = 2π δ_ij``), as every reader stores ``BandStructure.kpoints``. Without a structure
+the cell is taken as primitive and its symmetry as its lattice's (a conventional cell of a
+centred lattice, given without atoms, is classified as the simple lattice it looks like).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bandprint.errors import BandprintError
+
+if TYPE_CHECKING:
+    from pymatgen.core import Lattice, Structure
+
+#: A slab has at least this many Å between atomic planes along its out-of-plane lattice vector.
+#: Bulk crystals stay well below it (graphite's interlayer spacing is 3.35 Å, the van der Waals
+#: gaps of layered chalcogenides about 3 Å between atom planes); 2-D databases leave 10–20 Å.
+VACUUM_GAP = 6.0
+#: Two k-points are the same point when their fractional coordinates (in the standard cell,
+#: after symmetry and translations) differ by less than this: files write 1/3 as 0.333333.
+K_TOLERANCE = 2e-3
+#: Relative tolerance on lengths and dot products when classifying a 2-D lattice.
+LATTICE_TOLERANCE = 1e-3
+
+LATTICE_TYPES_2D = ("oblique", "rectangular", "centred rectangular", "square", "hexagonal")
+_ASE_2D = {
+    "OBL": "oblique",
+    "RECT": "rectangular",
+    "CRECT": "centred rectangular",
+    "SQR": "square",
+    "HEX2D": "hexagonal",
+}
+#: Canonical 2-D paths (ASE's special paths), in normalised labels.
+PATHS_2D: dict[str, list[list[str]]] = {
+    "hexagonal": [["Γ", "M", "K", "Γ"]],
+    "square": [["M", "Γ", "X", "M"]],
+    "rectangular": [["Γ", "X", "S", "Y", "Γ", "S"]],
+    "centred rectangular": [["Γ", "X", "A1", "Y", "Γ"]],
+    "oblique": [["Γ", "Y", "H", "C", "H1", "X", "Γ"]],
+}
+
+_GREEK = {
+    "GAMMA": "Γ",
+    "SIGMA": "Σ",
+    "DELTA": "Δ",
+    "LAMBDA": "Λ",
+    "PI": "Π",
+    "XI": "Ξ",
+    "THETA": "Θ",
+    "PHI": "Φ",
+    "OMEGA": "Ω",
+    "PSI": "Ψ",
+    "UPSILON": "Υ",
+}
+_GAMMA_ALIASES = {"G", "GM", "GAMMA", "Γ"}
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_PRIMES = ("′", "’", "\\prime")
+
+
+def normalize_label(label: str | None) -> str:
+    r"""A special point's label written one way; ``""`` for no label.
+
+    ``\Gamma``, ``$\Gamma$``, ``GAMMA``, ``Gamma``, ``G``, ``GM`` → ``Γ``; other Greek letters
+    (``\Sigma_1``, ``SIGMA1``) → Unicode capitals (``Σ1``); subscripts (``X_1``, ``X$_1$``,
+    ``X_{1}``, ``X₁``) → digits (``X1``); primes (``K′``, ``K^\prime``, ``K'``) → ``'``;
+    ``\mathrm{}``/``\text{}`` wrappers, ``$`` and braces dropped.
+    """
+    if label is None:
+        return ""
+    text = str(label).strip().replace("$", "")
+    text = re.sub(r"\\(?:mathrm|text|rm|mathit)\s*\{([^}]*)\}", r"\1", text)
+    for p in _PRIMES:
+        text = text.replace(p, "'")
+    text = text.translate(_SUBSCRIPTS).replace("\\", "")
+    text = text.replace("{", "").replace("}", "").replace("_", "").replace("^", "").strip()
+    if not text:
+        return ""
+    m = re.fullmatch(r"([A-Za-zΑ-Ωα-ωΓ]+?)(\d*)('*)", text)
+    if m is None:
+        return text
+    name, digits, primes = m.groups()
+    upper = name.upper()
+    if upper in _GAMMA_ALIASES:
+        name = "Γ"
+    elif upper in _GREEK:
+        name = _GREEK[upper]
+    elif len(name) == 1:
+        name = name.upper()
+    return name + digits + primes
+
+
+# -- dimensionality -------------------------------------------------------------------------
+def vacuum_gaps(structure: Structure) -> np.ndarray:
+    """Largest empty gap (Å) between atomic planes along each lattice vector, ``[3]``.
+
+    Along lattice vector ``i`` the atoms' fractional coordinates ``x_i`` are sorted around the
+    unit circle; the widest gap times the spacing of the lattice planes ``(a_j, a_k)``
+    (``V / |a_j × a_k|``) is the thickness of empty space a slab leaves along that vector.
+    """
+    lat = np.asarray(structure.lattice.matrix, dtype=np.float64)
+    frac = np.mod(np.asarray(structure.frac_coords, dtype=np.float64), 1.0)
+    volume = abs(float(np.linalg.det(lat)))
+    gaps = np.zeros(3)
+    for i in range(3):
+        j, k = (i + 1) % 3, (i + 2) % 3
+        spacing = volume / float(np.linalg.norm(np.cross(lat[j], lat[k])))
+        x = np.sort(frac[:, i])
+        widest = float(np.max(np.diff(np.concatenate([x, [x[0] + 1.0]]))))
+        gaps[i] = widest * spacing
+    return gaps
+
+
+def vacuum_axis(structure: Structure, threshold: float = VACUUM_GAP) -> int | None:
+    """The lattice vector (0, 1, 2) along which a slab has vacuum, else ``None``.
+
+    A structure is a slab when exactly one lattice vector has a gap of at least ``threshold``
+    Å between atomic planes (``vacuum_gaps``). Two or more such vectors (a wire, a molecule in
+    a box) or none (a bulk crystal) give ``None``.
+    """
+    axes = np.flatnonzero(vacuum_gaps(structure) >= threshold)
+    return int(axes[0]) if axes.size == 1 else None
+
+
+# -- lattice types --------------------------------------------------------------------------
+def _reduce_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer ``U`` (2×2) with ``U @ [a, b]`` Gauss-reduced, shortest first, acute angle."""
+    u = np.eye(2, dtype=np.int64)
+    vec = np.array([a, b], dtype=np.float64)
+    for _ in range(100):
+        if vec[1] @ vec[1] < vec[0] @ vec[0]:
+            vec, u = vec[::-1].copy(), u[::-1].copy()
+        m = int(np.rint((vec[0] @ vec[1]) / (vec[0] @ vec[0])))
+        if m == 0:
+            break
+        vec[1] -= m * vec[0]
+        u[1] -= m * u[0]
+    if vec[0] @ vec[1] < 0:
+        vec[1], u[1] = -vec[1], -u[1]
+    return u
+
+
+def _in_plane_axes(axis: int) -> tuple[int, int]:
+    return (axis + 1) % 3, (axis + 2) % 3
+
+
+def lattice_type_2d(cell: Any, axis: int | None = None) -> str:
+    """The 2-D Bravais lattice of a slab's in-plane cell: one of ``LATTICE_TYPES_2D``.
+
+    ``cell``: a 3×3 direct cell (rows in Å), a pymatgen ``Lattice`` or a ``Structure``.
+    ``axis``: the out-of-plane lattice vector; by default ``vacuum_axis`` of a structure, or
+    the longest vector of a bare cell. Lengths and the angle agree within ``LATTICE_TOLERANCE``.
+    """
+    matrix, axis = _cell_and_axis(cell, axis)
+    i, j = _in_plane_axes(axis)
+    u = _reduce_2d(matrix[i], matrix[j])
+    a, b = u @ np.array([matrix[i], matrix[j]])
+    aa, bb, ab = a @ a, b @ b, a @ b
+    tol = LATTICE_TOLERANCE * aa
+    same_length = abs(aa - bb) < tol
+    if abs(ab) < tol:
+        return "square" if same_length else "rectangular"
+    if same_length:
+        return "hexagonal" if abs(2 * ab - aa) < tol else "centred rectangular"
+    # Reduced, |a| < |b|: a centred rectangular cell has b and b − a equally long.
+    return "centred rectangular" if abs(2 * ab - aa) < tol else "oblique"
+
+
+def _cell_and_axis(cell: Any, axis: int | None) -> tuple[np.ndarray, int]:
+    structure = cell if hasattr(cell, "frac_coords") else None
+    if structure is not None:
+        matrix = np.asarray(structure.lattice.matrix, dtype=np.float64)
+    elif hasattr(cell, "matrix"):
+        matrix = np.asarray(cell.matrix, dtype=np.float64)
+    else:
+        matrix = np.asarray(cell, dtype=np.float64)
+    if matrix.shape != (3, 3):
+        raise BandprintError(f"a cell is 3×3, got shape {matrix.shape}")
+    if axis is None and structure is not None:
+        axis = vacuum_axis(structure)
+    if axis is None:
+        axis = int(np.argmax(np.linalg.norm(matrix, axis=1)))
+    if axis not in (0, 1, 2):
+        raise BandprintError(f"the out-of-plane axis is 0, 1 or 2, got {axis}")
+    return matrix, int(axis)
+
+
+def bravais_lattice(structure: Structure | Lattice | np.ndarray) -> str:
+    """The bulk Bravais lattice in the Setyawan–Curtarolo scheme (``"FCC"``, ``"HEX"``, …).
+
+    A bare cell (``Lattice`` or 3×3 rows in Å) is classified by its own symmetry.
+    """
+    return _bulk_kpath(_as_structure(structure)).name
+
+
+def _as_structure(obj: Any) -> Structure:
+    from pymatgen.core import Lattice, Structure
+
+    if hasattr(obj, "frac_coords"):
+        return obj
+    lattice = obj if isinstance(obj, Lattice) else Lattice(np.asarray(obj, dtype=np.float64))
+    return Structure(lattice, ["H"], [[0.0, 0.0, 0.0]])
+
+
+def _bulk_kpath(structure: Structure) -> Any:
+    from pymatgen.symmetry.kpath import KPathSetyawanCurtarolo
+
+    with warnings.catch_warnings():
+        # pymatgen warns whenever the cell is not its standard primitive one; the mapping
+        # to the input cell below is what makes the points valid for any setting.
+        warnings.simplefilter("ignore")
+        return KPathSetyawanCurtarolo(structure)
+
+
+# -- special points -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KPathSpec:
+    """Special points, canonical path and point symmetry of one cell.
+
+    ``to_standard`` maps fractional k coordinates of the input reciprocal cell to those of the
+    standard cell (``f_std = to_standard @ f``), in which ``points`` are given and ``ops``
+    (integer matrices acting as ``f → S f``) form the lattice's point group. For 2-D lattices
+    ``axis`` is the out-of-plane lattice vector of the input cell and ``to_standard`` keeps only
+    the in-plane coordinates (the third standard coordinate is the out-of-plane one).
+    """
+
+    lattice_type: str
+    is_2d: bool
+    axis: int | None
+    to_standard: np.ndarray
+    points: dict[str, np.ndarray]
+    path: list[list[str]]
+    ops: np.ndarray
+
+    @property
+    def path_string(self) -> str:
+        """The canonical path as people write it, e.g. ``Γ–M–K–Γ`` or ``Γ–X–W|L–K``."""
+        return "|".join("–".join(piece) for piece in self.path)
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """The canonical path's segments as ordered (start, end) label pairs."""
+        return [(p[i], p[i + 1]) for p in self.path for i in range(len(p) - 1)]
+
+    def label_of(self, frac_k: Any, tol: float = K_TOLERANCE) -> str | None:
+        """The special point at fractional coordinates ``frac_k`` (input cell), else ``None``.
+
+        Any image of a special point under the point group and reciprocal-lattice translations
+        counts. For a slab, a k-point off the ``k_axis = 0`` plane is no special point.
+        """
+        f = np.asarray(frac_k, dtype=np.float64).reshape(3)
+        if self.is_2d and self.axis is not None and abs(f[self.axis]) > tol:
+            return None
+        std = self.to_standard @ f
+        # The point itself first: Setyawan–Curtarolo names some equivalent points apart (U and
+        # K of FCC are one point), and a file that writes U's coordinates means U.
+        for images in (std[None, :], self.ops @ std):
+            for name, p in self.points.items():
+                d = images - p
+                d -= np.rint(d)
+                if self.is_2d:
+                    d[:, 2] = 0.0
+                if (np.abs(d).max(axis=1) < tol).any():
+                    return name
+        return None
+
+    def is_point(self, frac_k: Any, label: str, tol: float = K_TOLERANCE) -> bool:
+        """Whether ``frac_k`` is an image of the special point ``label`` (normalised)."""
+        p = self.points.get(normalize_label(label))
+        if p is None:
+            return False
+        f = np.asarray(frac_k, dtype=np.float64).reshape(3)
+        if self.is_2d and self.axis is not None and abs(f[self.axis]) > tol:
+            return False
+        d = self.ops @ (self.to_standard @ f) - p
+        d -= np.rint(d)
+        if self.is_2d:
+            d[:, 2] = 0.0
+        return bool((np.abs(d).max(axis=1) < tol).any())
+
+    def labels_of(self, frac_ks: np.ndarray, tol: float = K_TOLERANCE) -> list[str | None]:
+        """``label_of`` for each row of ``frac_ks`` ``[n, 3]``."""
+        return [self.label_of(k, tol) for k in np.asarray(frac_ks, dtype=np.float64)]
+
+
+def kpath_spec(
+    reciprocal_lattice: Any = None,
+    structure: Structure | None = None,
+    two_d: bool | None = None,
+    axis: int | None = None,
+) -> KPathSpec:
+    """The ``KPathSpec`` of a cell given by its reciprocal lattice (rows, 1/Å, 2π included)
+    or by a structure (its lattice's reciprocal is then the k basis).
+
+    ``two_d``: ``True`` for a slab, ``False`` for bulk, ``None`` to decide from the structure
+    (``vacuum_axis``; bulk without a structure). ``axis``: the slab's out-of-plane lattice
+    vector (found from the structure when not given, else the longest one). Raises
+    ``BandprintError`` when neither a lattice nor a structure is given.
+    """
+    if structure is not None:
+        direct = np.asarray(structure.lattice.matrix, dtype=np.float64)
+    elif reciprocal_lattice is not None:
+        rec = np.asarray(getattr(reciprocal_lattice, "matrix", reciprocal_lattice), np.float64)
+        if rec.shape != (3, 3) or abs(np.linalg.det(rec)) < 1e-12:
+            raise BandprintError(f"a reciprocal lattice is 3×3 and regular, got {rec.tolist()}")
+        direct = 2 * np.pi * np.linalg.inv(rec).T
+    else:
+        raise BandprintError("a reciprocal lattice or a structure is needed to place k-points")
+    if structure is not None and (two_d is None or (two_d and axis is None)):
+        found = vacuum_axis(structure)
+        if two_d is None:
+            two_d = found is not None
+        axis = found if axis is None else axis
+    if two_d:
+        _, axis = _cell_and_axis(direct, axis)
+        return _spec_2d(_key(direct), axis)
+    if structure is not None:
+        return _spec_bulk_structure(structure)
+    return _spec_bulk(_key(direct))
+
+
+def _key(matrix: np.ndarray) -> tuple[float, ...]:
+    # Rounded so caches hit for cells read back from files; 1e-8 Å is far below any tolerance.
+    return tuple(np.round(np.asarray(matrix, dtype=np.float64).ravel(), 8).tolist())
+
+
+@lru_cache(maxsize=4096)
+def _spec_2d(key: tuple[float, ...], axis: int) -> KPathSpec:
+    from ase.cell import Cell
+
+    direct = np.array(key).reshape(3, 3)
+    i, j = _in_plane_axes(axis)
+    u = _reduce_2d(direct[i], direct[j])
+    a, b = u @ np.array([direct[i], direct[j]])
+    normal = np.cross(a, b)
+    normal *= 20.0 / np.linalg.norm(normal)
+    cell = Cell(np.array([a, b, normal]))
+    lattice_type = lattice_type_2d(cell.array, axis=2)
+    # ASE names the points of its own identification; it agrees with ours within tolerance.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bandpath = cell.bandpath(npoints=0, pbc=[True, True, False], eps=LATTICE_TOLERANCE)
+    points = {
+        normalize_label(k): np.asarray(v, dtype=np.float64)
+        for k, v in bandpath.special_points.items()
+    }
+    ase_type = _ASE_2D.get(
+        cell.get_bravais_lattice(pbc=[True, True, False], eps=LATTICE_TOLERANCE).name
+    )
+    if ase_type is not None and ase_type != lattice_type:
+        lattice_type = ase_type
+    to_std = np.zeros((3, 3))
+    # Reciprocal coordinates transform like the direct basis: f_std = U f (in-plane).
+    to_std[:2, [i, j]] = u
+    to_std[2, axis] = 1.0
+    return KPathSpec(
+        lattice_type=lattice_type,
+        is_2d=True,
+        axis=axis,
+        to_standard=to_std,
+        points=points,
+        path=[list(p) for p in PATHS_2D[lattice_type]],
+        ops=_ops_2d(np.array([a[:], b[:]])),
+    )
+
+
+def _ops_2d(basis: np.ndarray) -> np.ndarray:
+    """The 2-D lattice's point group as 3×3 integer matrices acting on (f1, f2, f_out)."""
+    g = basis @ basis.T
+    tol = LATTICE_TOLERANCE * g[0, 0]
+    ops = []
+    for entries in np.ndindex(5, 5, 5, 5):
+        s = np.array(entries).reshape(2, 2) - 2
+        if abs(round(np.linalg.det(s))) == 1 and np.abs(s @ g @ s.T - g).max() < tol:
+            op = np.eye(3)
+            op[:2, :2] = s
+            ops.append(op)
+    return np.array(ops)
+
+
+@lru_cache(maxsize=4096)
+def _spec_bulk(key: tuple[float, ...]) -> KPathSpec:
+    return _spec_bulk_structure(_as_structure(np.array(key).reshape(3, 3)))
+
+
+def _spec_bulk_structure(structure: Structure) -> KPathSpec:
+    kp = _bulk_kpath(structure)
+    prim = kp.prim.lattice
+    lattice = structure.lattice
+    # The input cell may be conventional (more atoms than the primitive cell); its primitive
+    # cell in the same Cartesian frame relates to it by a rational matrix.
+    primitive = structure.get_primitive_structure().lattice
+    to_prim_input = primitive.matrix @ np.linalg.inv(lattice.matrix)
+    # Of the equivalent mappings, the one with the least rotation: a cell already in the
+    # standard setting keeps its coordinates, so labels written at those coordinates survive.
+    mappings = list(prim.find_all_mappings(primitive, ltol=1e-3, atol=0.5))
+    if not mappings:
+        raise BandprintError(f"cannot map the cell onto its standard {kp.name} cell")
+    best = max(mappings, key=lambda m: float(np.trace(m[1])))
+    # pymatgen: rotated input cell = scale @ standard cell, so standard = scale⁻¹ @ input.
+    to_standard_cell = np.linalg.inv(np.asarray(best[2], dtype=np.float64))
+    ops = [np.asarray(m[2], dtype=np.float64) for m in prim.find_all_mappings(prim, 1e-3, 0.5)]
+    return KPathSpec(
+        lattice_type=str(kp.name),
+        is_2d=False,
+        axis=None,
+        to_standard=to_standard_cell @ to_prim_input,
+        points={
+            normalize_label(k): np.asarray(v, np.float64) for k, v in kp.kpath["kpoints"].items()
+        },
+        path=[[normalize_label(x) for x in piece] for piece in kp.kpath["path"]],
+        ops=np.unique(np.round(ops).astype(np.int64), axis=0).astype(np.float64),
+    )
+
+
+def infer_label(
+    frac_k: Any,
+    reciprocal_lattice: Any,
+    lattice_type: str | None = None,
+    structure: Structure | None = None,
+    axis: int | None = None,
+) -> str | None:
+    """The normalised label of the special point at ``frac_k`` (fractional coordinates in the
+    basis of ``reciprocal_lattice``, rows in 1/Å with 2π), or ``None`` when it is none.
+
+    ``lattice_type``: one of ``LATTICE_TYPES_2D`` to treat the cell as a slab (``axis``: its
+    out-of-plane lattice vector, else found from ``structure`` or taken as the longest), any
+    other value or ``None`` for bulk unless ``structure`` is a slab. The cell's own 2-D or
+    Setyawan–Curtarolo type is used; a ``lattice_type`` naming another 2-D type raises
+    ``BandprintError``. For many k-points of one cell, build ``kpath_spec`` once and call
+    ``KPathSpec.labels_of``.
+    """
+    two_d = True if lattice_type in LATTICE_TYPES_2D else None
+    if lattice_type is not None and two_d is None:
+        two_d = False
+    spec = kpath_spec(reciprocal_lattice, structure=structure, two_d=two_d, axis=axis)
+    if two_d and lattice_type != spec.lattice_type:
+        raise BandprintError(f"the cell's 2-D lattice is {spec.lattice_type}, not {lattice_type}")
+    return spec.label_of(frac_k)
