@@ -115,7 +115,8 @@ def test_ase_json_bad_inputs(tmp_path, al_ase):
         | {"energies": {"__ndarray__": [[1, nk, 9], "float64", [0.0] * nk * 8]}},
         "nan_energies": good | {"energies": [[[float("nan")] * 8] * nk]},
         "no_reference": {k: v for k, v in good.items() if k != "reference"},
-        "flat_cell": good | {"path": good["path"] | {"cell": [[1, 0, 0], [0, 1, 0], [0, 0, 0]]}},
+        # (a zero third vector alone is how ASE writes a 2-D cell, and is completed, not refused)
+        "flat_cell": good | {"path": good["path"] | {"cell": [[1, 0, 0], [2, 0, 0], [0, 0, 0]]}},
         "no_path": {"energies": good["energies"], "reference": 1.0},
     }
     for name, content in bad.items():

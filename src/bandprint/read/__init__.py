@@ -23,7 +23,16 @@ from typing import Any
 
 from bandprint.bandstructure import BandStructure
 from bandprint.errors import BandprintError, ReadError
-from bandprint.read import ase_json, castep, pymatgen_json, twodmatpedia, vasp
+from bandprint.read import (
+    ase_json,
+    castep,
+    espresso,
+    fhi_aims,
+    pymatgen_json,
+    siesta,
+    twodmatpedia,
+    vasp,
+)
 from bandprint.read.files import material_id_from_path
 
 
@@ -70,15 +79,20 @@ class FileFormat:
 
 def _sniff_pymatgen(path: Path, head: bytes) -> bool:
     h = head.lstrip()
-    return h[:1] == b"{" and b'"kpoints"' in head and (b'"bands"' in head or b'"efermi"' in head)
+    if h[:1] not in (b"{", b"["):
+        return False
+    # Older dictionaries put the long 'projections' before 'kpoints' and 'bands'.
+    return (
+        b'"BandStructureSymmLine"' in head
+        or (b'"kpoints"' in head and (b'"bands"' in head or b'"efermi"' in head))
+        or (b'"efermi"' in head and b'"lattice_rec"' in head)
+    )
 
 
 def _read_pymatgen(source: Source) -> list[BandStructure]:
-    return [
-        pymatgen_json.read_pymatgen_json(
-            source.paths[0], material_id=source.material_id, metadata=source.metadata or None
-        )
-    ]
+    return pymatgen_json.read_pymatgen_file(
+        source.paths[0], material_id=source.material_id, metadata=source.metadata or None
+    )
 
 
 def _read_c2db(source: Source) -> list[BandStructure]:
@@ -109,10 +123,38 @@ FILE_FORMATS: list[FileFormat] = [
         vasp.file_source,
     ),
     FileFormat(
+        vasp.FORMAT_OUTCAR,
+        lambda p, h: vasp.looks_like_outcar(h) and vasp.outcar_is_band_run(p),
+        vasp.read_vasp_source,
+        vasp.file_source,
+    ),
+    FileFormat(
         castep.FORMAT,
         lambda p, h: castep.looks_like_castep_bands(h),
         castep.read_castep_source,
         castep.file_source,
+    ),
+    FileFormat(
+        espresso.FORMAT_OUT,
+        lambda p, h: espresso.looks_like_pw_output(h) and espresso.is_bands_run(p),
+        espresso.read_espresso_source,
+    ),
+    FileFormat(
+        espresso.FORMAT_XML,
+        lambda p, h: espresso.looks_like_qe_xml(h),
+        espresso.read_espresso_source,
+    ),
+    FileFormat(
+        siesta.FORMAT,
+        lambda p, h: siesta.looks_like_siesta_bands(h),
+        siesta.read_siesta_source,
+        siesta.file_source,
+    ),
+    FileFormat(
+        fhi_aims.FORMAT,
+        fhi_aims.looks_like_band_file,
+        fhi_aims.read_fhi_aims_source,
+        fhi_aims.file_source,
     ),
 ]
 
@@ -171,6 +213,7 @@ def _twodmatpedia_sources(root: Path, on_skip: OnSkip | None) -> list[Source] | 
 
 FOLDER_RULES.append(_twodmatpedia_sources)
 FOLDER_RULES.append(lambda root, on_skip: vasp.vasp_folder_sources(root))
+FOLDER_RULES.append(lambda root, on_skip: fhi_aims.folder_sources(root))
 
 
 def _read_twodmatpedia(source: Source) -> list[BandStructure]:

@@ -14,7 +14,10 @@ ASE writes ``BandStructure.write("bs.json")`` through ``ase.io.jsonio``::
 C2DB's ASR recipe ``asr.bandstructure`` stores two such dictionaries, ``bs_nosoc`` and ``bs_soc``,
 each with an added ``"efermi"``, inside an ASR result: ``{"object_id": …, "constructor": …,
 "args": [], "kwargs": {"data": {"bs_soc": …, "bs_nosoc": …}, "metadata": …}}`` (older files keep
-the data at the top level next to ``"__asr_name__"``). ``bs_nosoc["energies"]`` is
+the data at the top level next to ``"__asr_name__"``). A whole C2DB row exported as one JSON maps
+each of the material's files to its content (``{"results-asr.bandstructure.json": …,
+"results-asr.database.material_fingerprint.json": …, "structure.json": …}``); the band structure,
+uid and structure are taken from those entries. ``bs_nosoc["energies"]`` is
 ``[spin, k, band]``; ``bs_soc["energies"]`` is ``e_km.T``, i.e. ``[band, k]`` (one spinor channel),
 and may be single precision.
 
@@ -85,12 +88,19 @@ def decode_array(obj: Any, what: str) -> np.ndarray:
         raise BandprintError(f"{what}: not a numeric array") from None
 
 
-def _cell(obj: Any) -> np.ndarray:
+def _cell(obj: Any, out_of_plane: np.ndarray | None = None) -> np.ndarray:
+    """The path's cell. ASE writes a 2-D cell (C2DB) with a zero third vector; that is completed
+    with ``out_of_plane`` (the structure's third vector) or else the unit normal, which leaves
+    the in-plane reciprocal vectors, and so every path distance, unchanged."""
     if isinstance(obj, dict) and "array" in obj:
         obj = obj["array"]
     cell = decode_array(obj, "path cell")
     if cell.shape != (3, 3):
         raise BandprintError(f"path cell has shape {cell.shape}, expected (3, 3)")
+    normal = np.cross(cell[0], cell[1])
+    if not cell[2].any() and np.linalg.norm(normal) > 1e-12:
+        cell = cell.copy()
+        cell[2] = out_of_plane if out_of_plane is not None else normal / np.linalg.norm(normal)
     if abs(np.linalg.det(cell)) < 1e-12:
         raise BandprintError("path cell has zero volume")
     return cell
@@ -117,11 +127,12 @@ def band_structure_from_ase_dict(
     efermi: float | None = None,
     metadata: dict[str, Any] | None = None,
     energies_band_k: bool = False,
+    out_of_plane: np.ndarray | None = None,
 ) -> BandStructure:
     """The canonical band structure from a ``BandStructure.todict()``-style dictionary.
 
     ``energies_band_k``: energies are ``[band, k]`` (C2DB's ``bs_soc``) instead of
-    ``[spin, k, band]``.
+    ``[spin, k, band]``. ``out_of_plane``: the cell's third vector where a 2-D path cell has none.
     """
     path = d.get("path")
     if not isinstance(path, dict) or "kpts" not in path:
@@ -130,7 +141,7 @@ def band_structure_from_ase_dict(
     if kpts.ndim != 2 or kpts.shape[1] != 3:
         raise BandprintError(f"path kpts have shape {kpts.shape}, expected (n, 3)")
     nk = kpts.shape[0]
-    cell = _cell(path.get("cell"))
+    cell = _cell(path.get("cell"), out_of_plane)
     raw_special = path.get("special_points") or {}
     if not isinstance(raw_special, dict):
         raise BandprintError("special_points is not a mapping")
@@ -216,15 +227,20 @@ def c2db_data(d: Any) -> dict[str, Any]:
 
 
 def read_c2db(path: str | Path, material_id: str | None = None, soc: bool = False) -> BandStructure:
-    """Read C2DB's ``results-asr.bandstructure.json``: ``bs_nosoc`` or, with ``soc``, ``bs_soc``."""
+    """Read C2DB's ``results-asr.bandstructure.json`` or a whole exported row: ``bs_nosoc`` or,
+    with ``soc``, ``bs_soc``; the row's structure and uid go with it."""
     path = Path(path)
     d = load_json(path)
+    row = d if isinstance(d, dict) and C2DB_FILENAME in d else None
     try:
-        data = c2db_data(d)
+        data = c2db_data(row[C2DB_FILENAME] if row else d)
         key = "bs_soc" if soc else "bs_nosoc"
         if not isinstance(data.get(key), dict):
             raise BandprintError(f"no {key!r} band structure in it")
-        uid = _uid_in(data) or _uid_in(d) or c2db_uid_beside(path.parent)
+        if row:
+            uid = _uid_in(_maybe_data(row.get(_FINGERPRINT_FILE))) or _uid_in(data)
+        else:
+            uid = _uid_in(data) or _uid_in(d) or c2db_uid_beside(path.parent)
         mid = material_id or uid or _c2db_default_id(path)
         meta: dict[str, Any] = {
             "database": "C2DB",
@@ -234,14 +250,47 @@ def read_c2db(path: str | Path, material_id: str | None = None, soc: bool = Fals
         }
         if uid:
             meta["c2db_uid"] = uid
-        formula = _formula_beside(path.parent)
+        structure = _structure_in_row(row) if row else None
+        formula = (
+            structure.composition.reduced_formula if structure else _formula_beside(path.parent)
+        )
         if formula:
             meta["formula"] = formula
-        return band_structure_from_ase_dict(
-            data[key], mid, str(path), None, meta | {"source_format": FORMAT_C2DB}, soc
+        bs = band_structure_from_ase_dict(
+            data[key],
+            mid,
+            str(path),
+            None,
+            meta | {"source_format": FORMAT_C2DB},
+            soc,
+            structure.lattice.matrix[2] if structure else None,
         )
     except BandprintError as exc:
         raise ReadError(path, str(exc)) from None
+    bs.structure = structure
+    return bs
+
+
+_FINGERPRINT_FILE = "results-asr.database.material_fingerprint.json"
+
+
+def _structure_in_row(row: dict[str, Any]) -> Any:
+    """The pymatgen structure of a row's ``structure.json`` (an ``ase db`` JSON), or None."""
+    entry = row.get("structure.json")
+    if not isinstance(entry, dict):
+        return None
+    import orjson
+    from ase.db.row import AtomsRow
+    from ase.io.jsonio import decode
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    try:
+        db = decode(orjson.dumps(entry).decode())
+        first = db[db["ids"][0]] if isinstance(db.get("ids"), list) and db["ids"] else db
+        atoms = AtomsRow(first).toatoms()
+        return AseAtomsAdaptor.get_structure(atoms)
+    except Exception as exc:  # ASE and pymatgen raise many types on a malformed entry
+        raise BandprintError(f"structure.json in the row is unreadable ({exc!r})") from None
 
 
 def _uid_in(d: Any) -> str | None:
@@ -252,7 +301,7 @@ def _uid_in(d: Any) -> str | None:
 
 def c2db_uid_beside(folder: Path) -> str | None:
     """The C2DB uid from ASR's material fingerprint, ``info.json`` or ``data.json`` beside it."""
-    for name in ("results-asr.database.material_fingerprint.json", "info.json", "data.json"):
+    for name in (_FINGERPRINT_FILE, "info.json", "data.json"):
         p = folder / name
         if not p.is_file():
             continue

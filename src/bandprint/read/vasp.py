@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bandprint.bandstructure import BandStructure
+from bandprint.bandstructure import BandStructure, normalize_label
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import material_id_from_path, read_bytes, read_text
+from bandprint.read.paths import path_geometry
 from bandprint.read.pymatgen_json import band_structure_from_pymatgen_dict
 
 if TYPE_CHECKING:
@@ -70,6 +71,23 @@ def sibling(folder: Path, name: str) -> Path | None:
     return None
 
 
+def kpoints_beside(run: Path) -> Path | None:
+    """The KPOINTS of a run file: ``KPOINTS`` beside it, or for a renamed run
+    (``vasprun_Si_bands.xml``, ``EIGENVAL.Si``) the one with the same tag (``KPOINTS_Si_bands``)."""
+    found = sibling(run.parent, "KPOINTS")
+    if found is not None:
+        return found
+    stem = material_id_from_path(run)
+    tag = re.sub(r"^(vasprun|eigenval)[._-]?", "", stem, flags=re.IGNORECASE)
+    if not tag or tag == stem:
+        return None
+    for sep in ("_", ".", "-"):
+        found = sibling(run.parent, f"KPOINTS{sep}{tag}")
+        if found is not None:
+            return found
+    return None
+
+
 def run_material_id(folder: Path) -> str:
     """The material id of a run folder: its name, or its parent's for ``bands/`` and the like."""
     folder = folder.resolve()
@@ -81,7 +99,7 @@ def run_material_id(folder: Path) -> str:
 def file_material_id(path: Path) -> str:
     """``…/Si/vasprun.xml`` → ``Si``; a renamed one keeps its stem (``Si_hse.xml`` → ``Si_hse``)."""
     stem = material_id_from_path(path)
-    if stem.lower() in {"vasprun", "eigenval"}:
+    if stem.lower() in {"vasprun", "eigenval", "outcar"}:
         return run_material_id(path.parent)
     return stem
 
@@ -365,7 +383,7 @@ def read_vasprun(
                 p, "is a self-consistent run on an automatic k-point mesh, not a band structure"
             )
         run = _parse_vasprun(p)
-        kp_path = Path(kpoints) if kpoints is not None else sibling(p.parent, "KPOINTS")
+        kp_path = Path(kpoints) if kpoints is not None else kpoints_beside(p)
         if kp_path is None:
             raise ReadError(
                 p, "no KPOINTS beside it: the k-path labels are only in KPOINTS, copy it here"
@@ -579,7 +597,7 @@ def read_eigenval(
     path = Path(path)
     folder = path.parent
     eig = parse_eigenval(path)
-    kp_path = Path(kpoints) if kpoints is not None else sibling(folder, "KPOINTS")
+    kp_path = Path(kpoints) if kpoints is not None else kpoints_beside(path)
     if kp_path is None:
         raise ReadError(path, "no KPOINTS beside it: the k-path labels are only in KPOINTS")
     kp = read_kpoints(kp_path)
@@ -621,6 +639,211 @@ def read_eigenval(
         meta,
         lattice=lattice,
         sizes=line_sizes(kp, len(eig.kpoints) - first),
+    )
+
+
+# -- OUTCAR of a zero-weight (hybrid-style) band run ---------------------------------------
+FORMAT_OUTCAR = "outcar"
+_OUTCAR_COUNTS = re.compile(r"NKPTS\s*=\s*(\d+).*NBANDS\s*=\s*(\d+)")
+_OUTCAR_ISPIN = re.compile(r"^\s*ISPIN\s*=\s*(\d+)", re.MULTILINE)
+_OUTCAR_KBLOCK = "k-points in reciprocal lattice and weights"
+
+
+def looks_like_outcar(head: bytes) -> bool:
+    return bool(re.match(rb"\s*vasp\.\d", head)) and b"POTCAR:" in head
+
+
+def outcar_is_band_run(path: Path) -> bool:
+    """An OUTCAR whose k-points end in zero-weight ones (a path after the SCF mesh)."""
+    try:
+        parsed = _outcar_kpoints(read_text(path).splitlines(), path)
+    except ReadError:
+        return False
+    return bool(parsed is not None and (parsed[1] == 0).any() and (parsed[1] > 0).any())
+
+
+def _outcar_kpoints(lines: list[str], path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    start = next((i for i, x in enumerate(lines) if _OUTCAR_KBLOCK in x), None)
+    if start is None:
+        return None
+    rows = []
+    for line in lines[start + 1 :]:
+        words = line.split()
+        if len(words) != 4:
+            break
+        try:
+            rows.append([float(x) for x in words])
+        except ValueError:
+            break
+    if not rows:
+        raise ReadError(path, f"empty '{_OUTCAR_KBLOCK}' block")
+    a = np.array(rows)
+    return a[:, :3], a[:, 3]
+
+
+def parse_outcar_bands(path: str | Path) -> Eigenval:
+    """k-points, weights and the last eigenvalues of an OUTCAR (occupations too)."""
+    path = Path(path)
+    text = read_text(path)
+    lines = text.splitlines()
+    m = _OUTCAR_COUNTS.search(text)
+    if m is None:
+        raise ReadError(path, "no NKPTS/NBANDS line: not a VASP OUTCAR")
+    nk, nb = int(m.group(1)), int(m.group(2))
+    mi = _OUTCAR_ISPIN.search(text)
+    ispin = int(mi.group(1)) if mi else 1
+    kw = _outcar_kpoints(lines, path)
+    if kw is None or len(kw[0]) != nk:
+        raise ReadError(path, f"the k-point list does not hold the NKPTS = {nk} k-points")
+    fermi = [i for i, x in enumerate(lines) if _OUTCAR_EFERMI.search(x)]
+    if not fermi:
+        raise ReadError(path, "no eigenvalues (no 'E-fermi' line; did the run finish?)")
+    energies = np.empty((ispin, nk, nb))
+    occupations = np.empty((ispin, nk, nb))
+    i = fermi[-1]
+    for s in range(ispin):
+        for k in range(nk):
+            while i < len(lines) and not re.match(rf"^\s*k-point\s+{k + 1}\s*:", lines[i]):
+                i += 1
+            if i >= len(lines):
+                raise ReadError(
+                    path, f"truncated: no eigenvalues of k-point {k + 1} (spin {s + 1})"
+                )
+            block = lines[i + 2 : i + 2 + nb]
+            try:
+                values = np.array([[float(x) for x in b.split()[1:3]] for b in block])
+            except ValueError:
+                raise ReadError(path, f"line {i + 3}: eigenvalues are not numbers") from None
+            if values.shape != (nb, 2):
+                raise ReadError(path, f"truncated: k-point {k + 1} lacks some of its {nb} bands")
+            energies[s, k], occupations[s, k] = values[:, 0], values[:, 1]
+            i += 2 + nb
+    if not np.isfinite(energies).all():
+        raise ReadError(path, "eigenvalues hold NaN or infinite numbers")
+    return Eigenval(float("nan"), kw[0], kw[1], energies, occupations)
+
+
+def route_labels(comment: str) -> list[str]:
+    """The path a KPOINTS comment names as its last word: ``… GXMGZ`` → G, X, M, G, Z."""
+    words = re.split(r"[\s,;:]+", comment.strip())
+    last = words[-1] if words else ""
+    parts = (
+        re.split(r"[-|]", last)
+        if re.search(r"[-|]", last)
+        else re.findall(r"Γ|[A-Z][a-z]*\d*(?:_\d+)?", last)
+    )
+    if len(parts) < 2 or "".join(parts) != re.sub(r"[-|]", "", last):
+        return []
+    return [normalize_label(p) for p in parts]
+
+
+def path_labels(kpoints: np.ndarray, structure: Any, comment: str) -> tuple[list[str | None], str]:
+    """Labels of an unlabelled path: the KPOINTS comment's route at the path's corners where it
+    names as many points as there are and puts Γ only at Γ, else inferred from coordinates."""
+    from bandprint.read.labels import infer_labels, turning_points
+
+    corners = turning_points(kpoints)
+    labels: list[str | None] = [None] * len(kpoints)
+    route = route_labels(comment)
+    at_gamma = [bool(np.allclose(kpoints[i] - np.round(kpoints[i]), 0, atol=1e-4)) for i in corners]
+    if len(route) == len(corners) and all(
+        (lab == "Γ") == g for lab, g in zip(route, at_gamma, strict=True)
+    ):
+        for i, lab in zip(corners, route, strict=True):
+            labels[i] = lab
+        return labels, "KPOINTS comment"
+    inferred = infer_labels(kpoints, structure)
+    for i in corners:
+        labels[i] = inferred[i]
+    return labels, "inferred from coordinates"
+
+
+def read_outcar(
+    path: str | Path,
+    kpoints: str | Path | None = None,
+    efermi: float | None = None,
+    material_id: str | None = None,
+) -> BandStructure:
+    """A band structure from the OUTCAR of a run whose path is the zero-weight k-points after the
+    self-consistent mesh (hybrid functionals, explicit lists), with the ``KPOINTS`` and ``POSCAR``
+    beside it. Labels come from the KPOINTS (its labels, else the route its comment names), else
+    from the coordinates."""
+    path = Path(path)
+    folder = path.parent
+    eig = parse_outcar_bands(path)
+    kp_path = Path(kpoints) if kpoints is not None else kpoints_beside(path)
+    kp = read_kpoints(kp_path) if kp_path is not None else None
+    kpts, weights = eig.kpoints, eig.weights
+    same = (
+        kp is not None
+        and len(kp.kpts) == len(kpts)
+        and kp.kpts_weights is not None
+        and np.allclose(np.asarray(kp.kpts, dtype=float), kpts, atol=1e-6)
+    )
+    if same:  # KPOINTS holds the same list at full precision (OUTCAR prints weights to 3 decimals)
+        kpts = np.asarray(kp.kpts, dtype=np.float64)
+        weights = np.asarray(kp.kpts_weights, dtype=np.float64)
+    zero = np.nonzero(weights == 0)[0]
+    if (
+        zero.size == 0
+        or zero[0] == 0
+        or not (np.diff(zero) == 1).all()
+        or zero[-1] != len(weights) - 1
+    ):
+        raise ReadError(path, "no zero-weight k-points after the self-consistent mesh: no path")
+    first = int(zero[0])
+    cell = _lattice_beside(folder)
+    if cell is None or cell[1] is None:
+        raise ReadError(path, "no POSCAR (or CONTCAR) beside it: its cell and atoms are needed")
+    lattice, structure = cell
+    meta: dict[str, Any] = {
+        "code": "VASP",
+        "source_format": FORMAT_OUTCAR,
+        "zero_weight_path": True,
+    }
+    meta["formula"] = structure.composition.reduced_formula
+    if efermi is None:
+        efermi = fermi_level_from_outcar(path)
+        meta["efermi_source"] = "OUTCAR"
+    else:
+        meta["efermi_source"] = "given"
+    path_k = kpts[first:]
+    labels_dict: dict[str, np.ndarray] = {}
+    if kp is not None and kpoints_path_kind(kp) == "list":
+        labels_dict = _labels_dict(kp, kp_path, first)
+    if labels_dict:
+        meta["labels_source"] = "KPOINTS"
+        return _assemble(
+            path_k,
+            eig.energies[:, first:],
+            efermi,
+            structure,
+            labels_dict,
+            material_id or file_material_id(path),
+            str(path),
+            meta,
+            lattice=lattice,
+        )
+    labels, how = path_labels(path_k, structure, kp.comment if kp is not None else "")
+    meta["labels_source"] = how
+    reciprocal = 2 * np.pi * np.linalg.inv(lattice).T
+    try:
+        distances, segments = path_geometry(path_k @ reciprocal, labels)
+    except BandprintError as exc:
+        raise ReadError(path, str(exc)) from None
+    return BandStructure(
+        material_id=material_id or file_material_id(path),
+        energies=eig.energies[:, first:],
+        efermi=efermi,
+        distances=distances,
+        segments=segments,
+        kpoints=path_k,
+        reciprocal_lattice=reciprocal,
+        formula=meta.pop("formula"),
+        source=str(path),
+        source_format=meta.pop("source_format"),
+        structure=structure,
+        metadata=meta,
     )
 
 
@@ -667,6 +890,8 @@ def vasp_folder_sources(root: Path) -> list[Any] | None:
         )
         sources.append(Source(FORMAT_VASPRUN, paths, run_material_id(root)))
     run_files = {p for p in (vasprun, eigenval) if p is not None}
+    if run_files:  # the run's own OUTCAR serves its E_F or cell, it is no second band structure
+        run_files.add(sibling(root, "OUTCAR"))
     claimed_dirs = set(splits) if vasprun is None and eigenval is None else set()
     rest = [
         p
@@ -678,13 +903,22 @@ def vasp_folder_sources(root: Path) -> list[Any] | None:
 
 
 def file_source(path: Path) -> Any:
-    """The Source for a vasprun or EIGENVAL named directly: with the files beside it it needs."""
+    """The Source for a vasprun, EIGENVAL or OUTCAR named directly: with the files beside it it
+    needs."""
     from bandprint.read import Source
 
     head = _head_bytes(path)
-    fmt = FORMAT_VASPRUN if looks_like_vasprun(head) else FORMAT_EIGENVAL
-    names = ("KPOINTS",) if fmt == FORMAT_VASPRUN else _EIGENVAL_SIBLINGS
-    return Source(fmt, _with_siblings(path.parent, path, names), file_material_id(path))
+    if looks_like_vasprun(head):
+        fmt, names = FORMAT_VASPRUN, ("KPOINTS",)
+    elif looks_like_outcar(head):
+        fmt, names = FORMAT_OUTCAR, ("KPOINTS", "CONTCAR", "POSCAR")
+    else:
+        fmt, names = FORMAT_EIGENVAL, _EIGENVAL_SIBLINGS
+    paths = _with_siblings(path.parent, path, names)
+    kp = kpoints_beside(path)
+    if kp is not None and str(kp) not in paths:
+        paths = (*paths, str(kp))
+    return Source(fmt, paths, file_material_id(path))
 
 
 def read_vasp_source(source: Any) -> list[BandStructure]:
@@ -692,6 +926,8 @@ def read_vasp_source(source: Any) -> list[BandStructure]:
     efermi = source.options.get("efermi")
     efermi = None if efermi is None else float(efermi)
     paths = [Path(p) for p in source.paths]
+    if source.format == FORMAT_OUTCAR:
+        return [read_outcar(paths[0], efermi=efermi, material_id=source.material_id)]
     if source.format == FORMAT_EIGENVAL:
         return [read_eigenval(paths[0], efermi=efermi, material_id=source.material_id)]
     runs = [p for p in paths if _is_vasprun_name(p)] or [paths[0]]
