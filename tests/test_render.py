@@ -144,9 +144,16 @@ def test_spins():
     energies = np.stack([np.full((nk, 1), -1.0), np.full((nk, 1), 1.0)])
     bs = make_bs(energies, np.linspace(0, 1, nk), [(0, nk)])
     rows = lambda img: np.flatnonzero(img.any(axis=1)).tolist()  # noqa: E731
-    assert rows(render_band_image(bs)) == [expected_row(1.0), expected_row(-1.0)]
-    assert rows(render_band_image(bs, spins="up")) == [expected_row(-1.0)]
-    assert rows(render_band_image(bs, spins="down")) == [expected_row(1.0)]
+    ef = {"energy_reference": "fermi"}  # the bands at ±1 eV around E_F, as written
+    assert rows(render_band_image(bs, **ef)) == [expected_row(1.0), expected_row(-1.0)]
+    assert rows(render_band_image(bs, spins="up", **ef)) == [expected_row(-1.0)]
+    assert rows(render_band_image(bs, spins="down", **ef)) == [expected_row(1.0)]
+    # The gap is [-1, 1]: drawn from the VBM the bands sit at 0 and +2 eV; mid-gap is E_F here.
+    vbm = rows(render_band_image(bs, energy_reference="vbm"))
+    assert vbm == [expected_row(2.0), expected_row(0.0)]
+    assert rows(render_band_image(bs, energy_reference="midgap")) == rows(
+        render_band_image(bs, **ef)
+    )
     with pytest.raises(BandprintError, match="not spin-polarised"):
         render_band_image(flat(0.0), spins="down")
 

@@ -247,13 +247,27 @@ class BandStructure:
 
     def select_segments(self, indices: list[int]) -> BandStructure:
         """A copy with only the given segments, distances re-accumulated without gaps."""
+        return self.reordered([(i, False) for i in indices])
+
+    def reordered(self, order: list[tuple[int, bool]]) -> BandStructure:
+        """A copy with the segments ``(index, reversed)`` in this order, laid end to end.
+
+        A reversed segment runs its k-points backwards and swaps its end labels; inside every
+        segment the k-distances between consecutive points are kept, so the picture of each
+        segment is the same, mirrored when reversed.
+        """
         idx_parts, dist_parts, new_segments = [], [], []
         offset, n = 0.0, 0
-        for i in indices:
+        for i, backwards in order:
             s = self.segments[i]
             d = self.distances[s.start : s.stop]
-            idx_parts.append(np.arange(s.start, s.stop))
-            dist_parts.append(d - d[0] + offset)
+            idx = np.arange(s.start, s.stop)
+            local = d - d[0]
+            if backwards:
+                idx, local = idx[::-1], d[-1] - d[::-1]
+                s = replace(s, start_label=s.end_label, end_label=s.start_label)
+            idx_parts.append(idx)
+            dist_parts.append(local + offset)
             offset = float(dist_parts[-1][-1])
             new_segments.append(replace(s, start=n, stop=n + (s.stop - s.start)))
             n += s.stop - s.start

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -45,6 +45,8 @@ from bandprint.errors import BandprintError
 
 if TYPE_CHECKING:
     from pymatgen.core import Lattice, Structure
+
+    from bandprint.bandstructure import BandStructure
 
 #: A slab has at least this many Å between atomic planes along its out-of-plane lattice vector.
 #: Bulk crystals stay well below it (graphite's interlayer spacing is 3.35 Å, the van der Waals
@@ -279,37 +281,34 @@ class KPathSpec:
         """The special point at fractional coordinates ``frac_k`` (input cell), else ``None``.
 
         Any image of a special point under the point group and reciprocal-lattice translations
-        counts. For a slab, a k-point off the ``k_axis = 0`` plane is no special point.
+        counts. For a slab, a k-point off the ``k_axis = 0`` plane is no special point. Where
+        two names denote one point (U and K of FCC), the name whose own coordinates
+        ``frac_k`` are wins, else the first in ``points``.
         """
+        names = self.labels_at(frac_k, tol)
+        return names[0] if names else None
+
+    def labels_at(self, frac_k: Any, tol: float = K_TOLERANCE) -> list[str]:
+        """Every name of the special point at ``frac_k``, the exact match first; ``[]`` when
+        it is none."""
         f = np.asarray(frac_k, dtype=np.float64).reshape(3)
         if self.is_2d and self.axis is not None and abs(f[self.axis]) > tol:
-            return None
+            return []
         std = self.to_standard @ f
-        # The point itself first: Setyawan–Curtarolo names some equivalent points apart (U and
-        # K of FCC are one point), and a file that writes U's coordinates means U.
-        for images in (std[None, :], self.ops @ std):
-            for name, p in self.points.items():
-                d = images - p
+        exact, images = [], []
+        for name, p in self.points.items():
+            for found, cand in ((exact, std[None, :]), (images, self.ops @ std)):
+                d = cand - p
                 d -= np.rint(d)
                 if self.is_2d:
                     d[:, 2] = 0.0
                 if (np.abs(d).max(axis=1) < tol).any():
-                    return name
-        return None
+                    found.append(name)
+        return exact + [n for n in images if n not in exact]
 
     def is_point(self, frac_k: Any, label: str, tol: float = K_TOLERANCE) -> bool:
         """Whether ``frac_k`` is an image of the special point ``label`` (normalised)."""
-        p = self.points.get(normalize_label(label))
-        if p is None:
-            return False
-        f = np.asarray(frac_k, dtype=np.float64).reshape(3)
-        if self.is_2d and self.axis is not None and abs(f[self.axis]) > tol:
-            return False
-        d = self.ops @ (self.to_standard @ f) - p
-        d -= np.rint(d)
-        if self.is_2d:
-            d[:, 2] = 0.0
-        return bool((np.abs(d).max(axis=1) < tol).any())
+        return normalize_label(label) in self.labels_at(frac_k, tol)
 
     def labels_of(self, frac_ks: np.ndarray, tol: float = K_TOLERANCE) -> list[str | None]:
         """``label_of`` for each row of ``frac_ks`` ``[n, 3]``."""
@@ -470,3 +469,145 @@ def infer_label(
     if two_d and lattice_type != spec.lattice_type:
         raise BandprintError(f"the cell's 2-D lattice is {spec.lattice_type}, not {lattice_type}")
     return spec.label_of(frac_k)
+
+
+# -- band structures ------------------------------------------------------------------------
+#: The canonical order is applied when the segments found on the canonical path make up at
+#: least this fraction of the path's k-length; the others are then left out. Below it (a path
+#: in another convention, or without special points) the path is drawn as written.
+MIN_MATCHED_FRACTION = 0.5
+Dimensionality = Literal["auto", "2d", "bulk"]
+
+
+def slab_axis(bs: BandStructure, dimensionality: Dimensionality = "auto") -> int | None:
+    """The out-of-plane lattice vector when ``bs`` is to be treated as a slab, else ``None``.
+
+    ``"bulk"`` never, ``"2d"`` always. ``"auto"``: the reader's ``metadata["is_2d"]`` when it
+    set one, else a vacuum gap in the structure (``vacuum_axis``, or ``metadata["vacuum_axis"]``
+    recorded when the structure was stored). The axis is the structure's vacuum axis, else the
+    longest direct lattice vector (from ``reciprocal_lattice``), else the third.
+    """
+    if dimensionality == "bulk":
+        return None
+    meta = bs.metadata or {}
+    axis = meta.get("vacuum_axis")
+    if bs.structure is not None and "vacuum_axis" not in meta:
+        axis = vacuum_axis(bs.structure)
+    flagged = meta.get("is_2d")
+    if dimensionality == "2d" or flagged or (flagged is None and axis is not None):
+        if axis is None and bs.reciprocal_lattice is not None:
+            axis = int(np.argmin(np.linalg.norm(bs.reciprocal_lattice, axis=1)))
+        return 2 if axis is None else int(axis)
+    return None
+
+
+def spec_of(bs: BandStructure, axis: int | None) -> KPathSpec | None:
+    """The ``KPathSpec`` of ``bs``'s cell (a slab when ``axis`` is given), ``None`` without
+    a reciprocal lattice or when its symmetry cannot be analysed."""
+    if bs.reciprocal_lattice is None:
+        return None
+    try:
+        if axis is not None:
+            return kpath_spec(bs.reciprocal_lattice, two_d=True, axis=axis)
+        return kpath_spec(bs.reciprocal_lattice, structure=bs.structure, two_d=False)
+    except (BandprintError, ValueError, np.linalg.LinAlgError):
+        return None
+
+
+def _end_names(spec: KPathSpec, k: np.ndarray | None, label: str) -> list[str]:
+    """Candidate names of a segment end: its label when that names this point, else every
+    name of the point at ``k`` (``U`` and ``K`` of FCC are one point), else the label."""
+    name = normalize_label(label)
+    if k is None:
+        return [name]
+    names = spec.labels_at(k)
+    if name in names:
+        return [name] + [n for n in names if n != name]
+    return names or [name]
+
+
+def canonical_path(bs: BandStructure, axis: int | None = None) -> tuple[BandStructure, dict]:
+    """``bs`` with its segments reordered and reversed onto its lattice's canonical path.
+
+    Segment ends are named by ``normalize_label``, or from their k-point coordinates where
+    the label is missing, non-standard or names another point. Each edge of the canonical
+    path (``KPathSpec.edges``) takes the first segment joining the same two points, reversed
+    if it runs the other way. Segments on no canonical edge, and repeats of an edge, are left
+    out when the segments kept make up at least ``MIN_MATCHED_FRACTION`` of the path's length;
+    otherwise the path is returned as it is. Canonical edges the input lacks are skipped.
+
+    ``axis``: a slab's out-of-plane lattice vector (``slab_axis``); the path is expected to be
+    in-plane already. Returns the band structure and a record of what was done (``applied``,
+    ``lattice_type``, ``canonical``, ``original``, ``drawn``, ``reversed``, ``dropped``,
+    ``missing``, ``relabelled``, ``reason``).
+    """
+    spec = spec_of(bs, axis)
+    record: dict[str, Any] = {
+        "applied": False,
+        "lattice_type": None if spec is None else spec.lattice_type,
+        "two_d": axis is not None,
+        "axis": axis,
+        "canonical": None if spec is None else spec.path_string,
+        "original": bs.path_string,
+        "drawn": bs.path_string,
+        "reversed": 0,
+        "dropped": [],
+        "missing": [],
+        "relabelled": {},
+        "reason": "",
+    }
+    if spec is None:
+        record["reason"] = "no reciprocal lattice: the lattice type is unknown"
+        return bs, record
+    ends = []
+    for s in bs.segments:
+        pair = []
+        for idx, lab in ((s.start, s.start_label), (s.stop - 1, s.end_label)):
+            k = None if bs.kpoints is None else bs.kpoints[idx]
+            pair.append(_end_names(spec, k, lab))
+        ends.append(tuple(pair))
+    # Each segment's first names (its label, or the exact point) first; other names of the
+    # same point only for the edges still open, so U–W is not taken for W–K.
+    found: dict[int, tuple[int, bool]] = {}
+    names: dict[int, tuple[str, str]] = {}
+    for depth in (1, None):
+        for e, (a, b) in enumerate(spec.edges):
+            if e in found:
+                continue
+            for i, (xs, ys) in enumerate(ends):
+                xs, ys = xs[:depth], ys[:depth]
+                if i in names or not ((a in xs and b in ys) or (b in xs and a in ys)):
+                    continue
+                rev = not (a in xs and b in ys)
+                found[e], names[i] = (i, rev), ((b, a) if rev else (a, b))
+                break
+    order = [found[e] for e in range(len(spec.edges)) if e in found]
+    record["missing"] = [f"{a}–{b}" for e, (a, b) in enumerate(spec.edges) if e not in found]
+    used = set(names)
+    for i, s in enumerate(bs.segments):
+        for lab, new in zip((s.start_label, s.end_label), names.get(i, ()), strict=False):
+            if lab and new != lab:
+                record["relabelled"][lab] = new
+    lengths = np.array([bs.distances[s.stop - 1] - bs.distances[s.start] for s in bs.segments])
+    if lengths.sum() <= 0:
+        lengths = np.array([s.stop - s.start for s in bs.segments], dtype=np.float64)
+    matched = float(lengths[sorted(used)].sum()) if used else 0.0
+    if matched < MIN_MATCHED_FRACTION * float(lengths.sum()):
+        record["reason"] = (
+            f"only {matched / lengths.sum():.0%} of the path lies on the canonical "
+            f"{spec.lattice_type} path {spec.path_string}; drawn as written"
+        )
+        return bs, record
+    out = bs.reordered(order)
+    # The canonical names (a file's U written as K, say) travel with the drawn path.
+    out.segments = [
+        replace(seg, start_label=names[i][rev], end_label=names[i][not rev])
+        for seg, (i, rev) in zip(out.segments, order, strict=True)
+    ]
+    record.update(
+        applied=True,
+        drawn=out.path_string,
+        reversed=sum(rev for _, rev in order),
+        dropped=[bs.segments[i].name for i in range(len(bs.segments)) if i not in used],
+    )
+    return out, record

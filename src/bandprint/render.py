@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,12 +38,15 @@ import numpy as np
 
 from bandprint.bandstructure import BandStructure
 from bandprint.errors import BandprintError
+from bandprint.kpath import Dimensionality, canonical_path, slab_axis
 
 XAxis = Literal["distance", "index"]
 #: Pixels added to every row coordinate so values that land on a row boundary up to rounding
 #: go to one row consistently (see ``_render``).
 ROW_NUDGE = 1e-6
 Spins = Literal["both", "up", "down"]
+EnergyReference = Literal["fermi", "vbm", "midgap"]
+ENERGY_REFERENCES = ("fermi", "vbm", "midgap")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,15 @@ class RenderSettings:
     #: the in-plane path segments: along the vacuum direction of a slab nothing disperses and
     #: every band would look flat (method.md, section 1, second trap).
     drop_out_of_plane: bool = True
+    #: Reorder and reverse the path's segments onto the lattice's canonical path
+    #: (``kpath.canonical_path``) so the same material walked another way draws the same.
+    canonical_path: bool = True
+    #: The energy drawn as 0: ``"fermi"`` (E_F as the file gives it), ``"vbm"`` (the valence-
+    #: band maximum) or ``"midgap"`` (the middle of the gap); metals use E_F for all three.
+    energy_reference: EnergyReference = "vbm"
+    #: ``"auto"``: a slab when the reader says so or the structure has a vacuum gap
+    #: (``kpath.slab_axis``); ``"2d"`` / ``"bulk"`` force it.
+    dimensionality: Dimensionality = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "window", (float(self.window[0]), float(self.window[1])))
@@ -72,6 +84,14 @@ class RenderSettings:
             raise BandprintError(f"spins must be 'both', 'up' or 'down', got {self.spins!r}")
         if not 1 <= self.line_width <= 8:
             raise BandprintError(f"line_width must be 1..8 pixels, got {self.line_width}")
+        if self.energy_reference not in ENERGY_REFERENCES:
+            raise BandprintError(
+                f"energy_reference must be fermi, vbm or midgap, got {self.energy_reference!r}"
+            )
+        if self.dimensionality not in ("auto", "2d", "bulk"):
+            raise BandprintError(
+                f"dimensionality must be auto, 2d or bulk, got {self.dimensionality!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -111,14 +131,65 @@ def render_band_image(
     spins: Spins = "both",
     line_width: int = 1,
     drop_out_of_plane: bool = True,
+    canonical_path: bool = True,
+    energy_reference: EnergyReference = "vbm",
+    dimensionality: Dimensionality = "auto",
 ) -> np.ndarray:
     """The band structure as a ``size × size`` uint8 image, 1 where a band passes.
 
-    See the module docstring for the exact geometry. Raises ``BandprintError`` when the path
-    has no length to draw along.
+    See the module docstring for the exact geometry and ``RenderSettings`` for the options.
+    Raises ``BandprintError`` when the path has no length to draw along.
     """
-    settings = RenderSettings(size, window, x_axis, spins, line_width, drop_out_of_plane)
+    settings = RenderSettings(
+        size,
+        window,
+        x_axis,
+        spins,
+        line_width,
+        drop_out_of_plane,
+        canonical_path,
+        energy_reference,
+        dimensionality,
+    )
     return _render(bs, settings)
+
+
+def reference_energy(bs: BandStructure, reference: EnergyReference = "vbm") -> float:
+    """The absolute energy (eV) drawn as 0: E_F, the VBM or mid-gap; E_F for a metal."""
+    if reference == "fermi":
+        return bs.efermi
+    gap = bs.band_gap()
+    if gap.is_metal or gap.vbm is None or gap.cbm is None:
+        return bs.efermi
+    return gap.vbm if reference == "vbm" else 0.5 * (gap.vbm + gap.cbm)
+
+
+def prepare_band_structure(
+    bs: BandStructure, settings: RenderSettings | None = None
+) -> tuple[BandStructure, dict[str, Any]]:
+    """``bs`` as it is drawn: out-of-plane segments of a slab left out, the path made
+    canonical, and a record of it (also in the copy's ``metadata["render"]``).
+
+    The record holds ``two_d``, ``vacuum_axis``, ``path`` (``kpath.canonical_path``'s record,
+    or ``{"applied": False, ...}`` when switched off), ``energy_reference`` and
+    ``reference_energy`` (absolute, eV).
+    """
+    st = settings or RenderSettings()
+    axis = slab_axis(bs, st.dimensionality)
+    if axis is not None and st.drop_out_of_plane and bs.kpoints is not None:
+        bs = bs.in_plane(axis)
+    if st.canonical_path:
+        bs, path = canonical_path(bs, axis)
+    else:
+        path = {"applied": False, "drawn": bs.path_string, "reason": "path kept as written"}
+    info = {
+        "two_d": axis is not None,
+        "vacuum_axis": axis,
+        "path": path,
+        "energy_reference": st.energy_reference,
+        "reference_energy": reference_energy(bs, st.energy_reference),
+    }
+    return replace(bs, metadata={**bs.metadata, "render": info}), info
 
 
 def render_band_images(
@@ -137,9 +208,8 @@ def render_band_images(
 def _render(bs: BandStructure, st: RenderSettings) -> np.ndarray:
     size = st.size
     lo, hi = st.window
-    if st.drop_out_of_plane and bs.metadata.get("is_2d") and bs.kpoints is not None:
-        bs = bs.in_plane()
-    energies = bs.energies_relative
+    bs, info = prepare_band_structure(bs, st)
+    energies = bs.energies - info["reference_energy"]
     if st.spins == "up":
         energies = energies[:1]
     elif st.spins == "down":
