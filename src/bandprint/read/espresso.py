@@ -93,26 +93,26 @@ def _vectors(lines: list[str], start: int, name: str, path: Path) -> np.ndarray:
 
 
 def fermi_levels(text: str) -> dict[str, float]:
-    """What a pw.x output states about E_F: ``efermi``, or ``homo`` and ``lumo`` (eV, last)."""
-    out: dict[str, float] = {}
-    for m in re.finditer(r"the Fermi energy is\s+(" + _FLOAT + r")\s*ev", text):
-        out = {"efermi": float(m.group(1))}
-    for m in re.finditer(
-        r"the spin up/dw Fermi energies are\s+(" + _FLOAT + r")\s+(" + _FLOAT + r")\s*ev", text
-    ):
-        out = {"efermi": (float(m.group(1)) + float(m.group(2))) / 2}
-    for m in re.finditer(
-        r"highest occupied, lowest unoccupied level \(ev\):\s+("
-        + _FLOAT
-        + r")\s+("
-        + _FLOAT
-        + r")",
-        text,
-    ):
-        out = {"homo": float(m.group(1)), "lumo": float(m.group(2))}
-    for m in re.finditer(r"highest occupied level \(ev\):\s+(" + _FLOAT + r")", text):
-        out = {"homo": float(m.group(1))}
-    return out
+    """What a pw.x output last states about E_F: ``efermi``, or ``homo`` (and ``lumo``), eV."""
+    f = "(" + _FLOAT + ")"
+    patterns = [
+        (r"the Fermi energy is\s+" + f + r"\s*ev", lambda m: {"efermi": float(m.group(1))}),
+        (
+            r"the spin up/dw Fermi energies are\s+" + f + r"\s+" + f + r"\s*ev",
+            lambda m: {"efermi": (float(m.group(1)) + float(m.group(2))) / 2},
+        ),
+        (
+            r"highest occupied, lowest unoccupied level \(ev\):\s+" + f + r"\s+" + f,
+            lambda m: {"homo": float(m.group(1)), "lumo": float(m.group(2))},
+        ),
+        (r"highest occupied level \(ev\):\s+" + f, lambda m: {"homo": float(m.group(1))}),
+    ]
+    last: tuple[int, dict[str, float]] = (-1, {})
+    for pattern, value in patterns:
+        for m in re.finditer(pattern, text):
+            if m.start() > last[0]:
+                last = (m.start(), value(m))
+    return last[1]
 
 
 def parse_pw_output(path: str | Path) -> dict[str, Any]:
