@@ -74,6 +74,38 @@ def test_precomputed_graph_is_used():
     np.testing.assert_allclose(dist, ref_d, rtol=1e-5, atol=1e-4)
 
 
+def test_selections_over_a_full_matrix_work_in_row_blocks(monkeypatch):
+    """knn_from_matrix and core_distances_from_matrix hold at most a block of rows of
+    temporaries (an argpartition of the whole matrix is an n×n int64 copy: 18 MB here), and
+    answer as a full sort of each row does."""
+    import tracemalloc
+
+    from bandprint.analyse import search
+    from bandprint.analyse.cluster import core_distances_from_matrix
+
+    X = np.random.default_rng(3).normal(size=(1500, 8)).astype(np.float32)
+    D = pairwise_distances(X, p=2.0)
+    block = 1 << 20
+    monkeypatch.setattr(search, "ROW_BLOCK_BYTES", block, raising=False)
+    tracemalloc.start()
+    try:
+        idx, dist = knn_from_matrix(D, 10)
+        knn_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        core = core_distances_from_matrix(D, 4)
+        core_peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert knn_peak < idx.nbytes + dist.nbytes + 3 * block
+    assert core_peak < core.nbytes + 3 * block
+    full = np.sort(D, axis=1)
+    assert (idx[:, 0] == np.arange(len(X))).all()
+    np.testing.assert_array_equal(dist, full[:, :10])
+    np.testing.assert_array_equal(np.take_along_axis(D, idx, 1), dist)
+    np.testing.assert_array_equal(core, full[:, 4])
+
+
 def test_groups_on_the_map():
     rng = np.random.default_rng(5)
     blob = lambda c, m: c + rng.normal(scale=0.3, size=(m, 2))  # noqa: E731

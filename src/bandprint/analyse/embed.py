@@ -27,7 +27,13 @@ from typing import Literal
 
 import numpy as np
 
-from bandprint.analyse.search import P_DEFAULT, _as_f32, approximate_knn, exact_knn
+from bandprint.analyse.search import (
+    P_DEFAULT,
+    _as_f32,
+    approximate_knn,
+    exact_knn,
+    row_blocks,
+)
 from bandprint.errors import BandprintError
 
 #: Up to this many points the neighbour graph for the map is computed exactly.
@@ -54,18 +60,24 @@ def neighbour_graph(
 
 
 def knn_from_matrix(D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(indices, distances)`` of the k nearest per row of a full distance matrix."""
-    k = min(k, D.shape[0])
-    idx = np.argpartition(D, k - 1, axis=1)[:, :k]
-    dist = np.take_along_axis(D, idx, 1)
-    # Itself first even when duplicates are also at distance 0.
-    rows = np.arange(D.shape[0])[:, None]
-    key = np.where(idx == rows, -1.0, dist)
-    order = np.argsort(key, axis=1, kind="stable")
-    return (
-        np.ascontiguousarray(np.take_along_axis(idx, order, 1), dtype=np.int64),
-        np.ascontiguousarray(np.take_along_axis(dist, order, 1), dtype=np.float32),
-    )
+    """``(indices [n, k] int64, distances [n, k] float32)`` of the k nearest per row of a
+    full distance matrix, itself first. Works through ``D`` in row blocks, so its temporaries
+    stay within ``search.ROW_BLOCK_BYTES`` besides the two outputs."""
+    n = D.shape[0]
+    k = min(k, D.shape[1])
+    idx = np.empty((n, k), dtype=np.int64)
+    dist = np.empty((n, k), dtype=np.float32)
+    # argpartition's int64 indices, and its copy of the row, per row of D.
+    for rows in row_blocks(n, D.shape[1] * (8 + D.itemsize)):
+        block = D[rows]
+        part = np.argpartition(block, k - 1, axis=1)[:, :k]
+        d = np.take_along_axis(block, part, 1)
+        # Itself first even when duplicates are also at distance 0.
+        own = np.arange(rows.start, rows.stop)[:, None]
+        order = np.argsort(np.where(part == own, -1.0, d), axis=1, kind="stable")
+        idx[rows] = np.take_along_axis(part, order, 1)
+        dist[rows] = np.take_along_axis(d, order, 1)
+    return idx, dist
 
 
 def embed_fingerprints(

@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -283,6 +284,20 @@ def metric_name(p: float, root: bool = False) -> str:
     if p < 1 and not root:
         return f"lp metric sum|x-y|^{p:g} (Minkowski p={p:g} without the 1/p root)"
     return f"minkowski p={p:g} (sum|x-y|^p)^(1/p)"
+
+
+#: Bytes of temporaries a selection over a full distance matrix may hold at once
+#: (``row_blocks``): it works through the matrix in blocks of rows of this size.
+ROW_BLOCK_BYTES = 64 << 20
+
+
+def row_blocks(n_rows: int, row_bytes: int) -> Iterator[slice]:
+    """Consecutive row slices covering ``n_rows`` rows, each of at most
+    ``ROW_BLOCK_BYTES // row_bytes`` rows (at least one): ``row_bytes`` is what a selection
+    allocates per row (e.g. 8·n for an argpartition of an n-wide row)."""
+    step = max(1, ROW_BLOCK_BYTES // max(int(row_bytes), 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
 
 
 def pairwise_distances(
@@ -818,6 +833,7 @@ __all__ = [
     "EXACT_INDEX_LIMIT",
     "INDEX_DIR",
     "P_DEFAULT",
+    "ROW_BLOCK_BYTES",
     "IVFLists",
     "SimilarityIndex",
     "approximate_knn",
@@ -830,6 +846,7 @@ __all__ = [
     "metric_name",
     "pairwise_distances",
     "rerank",
+    "row_blocks",
     "similar_materials",
     "workspace_index",
 ]
