@@ -19,10 +19,12 @@ from scipy.spatial.distance import cdist
 from sklearn.metrics import adjusted_rand_score
 
 from bandprint.analyse.cluster import (
+    HDBSCAN_TREE_TO_LABELS_PARAMS,
     FingerprintClusterer,
     cluster_fingerprints,
     cluster_workspace,
     dbcv,
+    hdbscan_private_api,
     recommend_setting,
     s_dbw,
     sweep_parameters,
@@ -58,6 +60,39 @@ def gaussian_clusters(
 def brute_force(X: np.ndarray, p: float) -> np.ndarray:
     Xd = X.astype(np.float64)
     return (np.abs(Xd[:, None, :] - Xd[None, :, :]) ** p).sum(-1)
+
+
+# -- hdbscan's private functions -------------------------------------------------------------
+def test_hdbscan_private_api_is_where_bandprint_calls_it():
+    """Fails loudly when an hdbscan release moves the private functions step 4 calls, or when
+    the installed hdbscan lies outside the range pyproject.toml names (the tested one)."""
+    import inspect
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from hdbscan._hdbscan_linkage import label
+    from hdbscan.hdbscan_ import _tree_to_labels
+    from packaging.specifiers import SpecifierSet
+
+    params = list(inspect.signature(_tree_to_labels).parameters)
+    assert params[:2] == ["X", "single_linkage_tree"]
+    assert set(HDBSCAN_TREE_TO_LABELS_PARAMS) <= set(params)
+    assert hdbscan_private_api() == (label, _tree_to_labels)
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    (spec,) = [d for d in pyproject["project"]["dependencies"] if d.startswith("hdbscan")]
+    assert version("hdbscan") in SpecifierSet(spec.removeprefix("hdbscan"))
+
+
+def test_a_moved_hdbscan_function_is_a_one_line_error(monkeypatch):
+    import hdbscan.hdbscan_
+
+    moved = lambda X, tree, min_cluster_size=10: None  # noqa: E731
+    monkeypatch.setattr(hdbscan.hdbscan_, "_tree_to_labels", moved)
+    X, _ = three_blobs()
+    with pytest.raises(BandprintError, match=r"^hdbscan [\d.]+ moved the private functions") as e:
+        cluster_fingerprints(X)
+    assert "_tree_to_labels takes (X, tree, min_cluster_size)" in str(e.value)
 
 
 # -- the distance really used ---------------------------------------------------------------

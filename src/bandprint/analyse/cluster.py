@@ -78,6 +78,7 @@ from bandprint.analyse.search import (
     exact_knn,
     metric_name,
     pairwise_distances,
+    row_blocks,
 )
 from bandprint.errors import BandprintError
 
@@ -249,9 +250,13 @@ def _core_from_knn(knn_dist: np.ndarray, min_samples: int) -> np.ndarray:
 
 
 def core_distances_from_matrix(D: np.ndarray, min_samples: int) -> np.ndarray:
-    """Distance to the ``min_samples``-th nearest other point, from a full matrix."""
-    k = min(min_samples, D.shape[0] - 1)
-    return np.ascontiguousarray(np.partition(D, k, axis=1)[:, k])
+    """Distance to the ``min_samples``-th nearest other point, from a full matrix; row
+    blocks keep the temporaries within ``search.ROW_BLOCK_BYTES``."""
+    k = min(min_samples, D.shape[1] - 1)
+    core = np.empty(D.shape[0], dtype=D.dtype)
+    for rows in row_blocks(D.shape[0], D.shape[1] * D.itemsize):
+        core[rows] = np.partition(D[rows], k, axis=1)[:, k]
+    return core
 
 
 def _mst_knn_graph(
@@ -437,6 +442,43 @@ def condensed_tree_frame(tree: np.ndarray, n: int) -> pd.DataFrame:
     )
 
 
+#: The private hdbscan functions step 4 calls, and the parameters bandprint passes by name to
+#: ``_tree_to_labels`` (after the two positional ones). pyproject.toml bounds hdbscan to the
+#: versions these were tested with; ``hdbscan_private_api`` refuses others that moved them.
+HDBSCAN_TREE_TO_LABELS_PARAMS = (
+    "min_cluster_size",
+    "cluster_selection_method",
+    "allow_single_cluster",
+    "cluster_selection_epsilon",
+    "max_cluster_size",
+)
+
+
+def hdbscan_private_api() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``(hdbscan._hdbscan_linkage.label, hdbscan.hdbscan_._tree_to_labels)``, checked: a
+    ``BandprintError`` naming the installed hdbscan when either is gone or ``_tree_to_labels``
+    no longer takes ``(X, single_linkage_tree, ...)`` with the keywords bandprint passes."""
+    import inspect
+    from importlib.metadata import version
+
+    try:
+        from hdbscan._hdbscan_linkage import label
+        from hdbscan.hdbscan_ import _tree_to_labels
+
+        params = list(inspect.signature(_tree_to_labels).parameters)
+    except (ImportError, TypeError, ValueError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        missing = [k for k in HDBSCAN_TREE_TO_LABELS_PARAMS if k not in params]
+        if params[:2] == ["X", "single_linkage_tree"] and not missing:
+            return label, _tree_to_labels
+        problem = f"_tree_to_labels takes ({', '.join(params)})"
+    raise BandprintError(
+        f"hdbscan {version('hdbscan')} moved the private functions bandprint's clustering calls "
+        f"({problem}); install the hdbscan version pyproject.toml names"
+    )
+
+
 def labels_from_mst(
     mst: np.ndarray,
     n: int,
@@ -448,9 +490,7 @@ def labels_from_mst(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """hdbscan's step 4 on a mutual-reachability MST: (labels, probabilities, persistence,
     condensed tree record array). ``max_cluster_size`` 0: no limit."""
-    from hdbscan._hdbscan_linkage import label
-    from hdbscan.hdbscan_ import _tree_to_labels
-
+    label, _tree_to_labels = hdbscan_private_api()
     # Sorted as hdbscan sorts (numpy's default kind): MST weights tie often (MR = a core
     # distance), and the order of tied merges decides the exact tree, so this keeps results
     # identical to hdbscan's on the same MST.
@@ -1212,6 +1252,7 @@ def sweep_workspace(
 __all__ = [
     "CLUSTERS_TABLE",
     "CLUSTER_COLUMNS",
+    "HDBSCAN_TREE_TO_LABELS_PARAMS",
     "KNN_GRAPH_K",
     "MATRIX_LIMIT",
     "MAX_CLUSTER_FRACTION",
@@ -1230,6 +1271,7 @@ __all__ = [
     "condensed_tree_frame",
     "core_distances_from_matrix",
     "dbcv",
+    "hdbscan_private_api",
     "knn_graph",
     "labels_from_mst",
     "max_cluster_size_for",
