@@ -373,3 +373,72 @@ def test_line_mode_kpoints_with_two_points_per_line(tmp_path, oso2, oso2_raw, os
     lengths = [oso2.distances[b] - oso2.distances[a] for a, b in ends]
     np.testing.assert_allclose(np.diff(bs.distances)[0::2], lengths, atol=1e-6)
     np.testing.assert_allclose(np.diff(bs.distances)[1::2], 0.0, atol=1e-12)
+
+
+# -- OUTCAR of a zero-weight path (CZTS, the hybrid-functional way) ----------------------------
+@pytest.fixture(scope="module")
+def czts_dir(real_dir: Path) -> Path:
+    return real_dir / "vasp" / "CZTS-zero-weight"
+
+
+def test_zero_weight_outcar_keeps_only_the_path(czts_dir):
+    from pymatgen.io.vasp.outputs import Outcar
+
+    (src,) = discover_sources([czts_dir])
+    assert src.format == "outcar"
+    bs = read_band_structure(czts_dir)
+    # KPOINTS: 601 k-points, the first 51 weighted (the SCF mesh), 550 of weight 0
+    weights = np.loadtxt(czts_dir / "KPOINTS", skiprows=3)[:, 3]
+    assert len(weights) == 601 and (weights[:51] > 0).all() and (weights[51:] == 0).all()
+    assert bs.nkpoints == 550 and bs.nbands == 52 and bs.nspin == 1  # NBANDS = 52, ISPIN = 1
+    assert bs.efermi == Outcar(str(czts_dir / "OUTCAR.gz")).efermi == 4.7175
+    assert bs.metadata["zero_weight_path"] is True
+    # the OUTCAR's own lines for k-point 601 (Z): band 1 -64.3058, band 52 11.2217
+    assert (bs.energies[0, -1, 0], bs.energies[0, -1, 51]) == (-64.3058, 11.2217)
+    np.testing.assert_allclose(bs.kpoints[-1], [0, 0, 0.5])
+    assert bs.formula == "ZnCu2SnS4"  # Cu2ZnSnS4 as pymatgen orders it
+
+
+def test_zero_weight_labels_from_the_kpoints_comment(czts_dir):
+    bs = read_band_structure(czts_dir)
+    # "… Kroute: 130,5.4353, 5.4353,6.646963 , GXMGZ" names the five corners of the path
+    assert bs.metadata["labels_source"] == "KPOINTS comment"
+    assert bs.path_string == "Γ–X–M–Γ–Z"
+    assert [s.start for s in bs.segments] == [0, 130, 260, 443]
+
+
+def test_zero_weight_labels_inferred_without_a_route(tmp_path, czts_dir):
+    folder = tmp_path / "CZTS"
+    shutil.copytree(czts_dir, folder)
+    lines = (folder / "KPOINTS").read_text().splitlines()
+    (folder / "KPOINTS").write_text("\n".join(["CZTS path", *lines[1:]]) + "\n")
+    bs = read_band_structure(folder)
+    # Setyawan–Curtarolo names for this body-centred tetragonal (BCT2) cell
+    assert bs.metadata["labels_source"] == "inferred from coordinates"
+    assert bs.path_string == "Γ–N–X–Γ–Z"
+
+
+def test_zero_weight_gap_agrees_with_the_outcar_occupations(czts_dir):
+    bs = read_band_structure(czts_dir)
+    run = vasp_reader.parse_outcar_bands(czts_dir / "OUTCAR.gz")
+    e, occ = run.energies[0, 51:], run.occupations[0, 51:]
+    vbm, cbm = e[occ > 1].max(), e[occ < 1].min()  # ISPIN = 1: filled states hold 2
+    gap = bs.band_gap()
+    assert not gap.is_metal and gap.direct
+    assert abs(gap.vbm - vbm) < 0.01 and abs(gap.cbm - cbm) < 0.01
+    assert gap.energy == pytest.approx(0.1864, abs=1e-4)
+
+
+def test_outcar_beside_a_vasprun_is_not_a_second_band_structure(tmp_path, czts_dir, oso2_dir):
+    folder = tmp_path / "OsO2"
+    shutil.copytree(oso2_dir, folder)
+    shutil.copy(czts_dir / "OUTCAR.gz", folder / "OUTCAR.gz")
+    assert [s.format for s in discover_sources([folder])] == ["vasprun"]
+
+
+def test_scf_outcar_is_no_band_structure(tmp_path, czts_dir):
+    import gzip
+
+    text = gzip.decompress((czts_dir / "OUTCAR.gz").read_bytes()).decode()
+    (tmp_path / "OUTCAR").write_text(text.replace("       0.000\n", "       0.001\n"))
+    assert detect_file_format(tmp_path / "OUTCAR") is None
