@@ -2,7 +2,8 @@
 
 Uses Debian's ``chromium`` package driven by Playwright's Python package; no browser is
 downloaded. The browser is ``$BANDPRINT_CHROMIUM``, else ``chromium`` on ``PATH`` (as the
-Makefile looks for it), else ``/usr/bin/chromium``; without one the tests are skipped.
+Makefile looks for it), else ``/usr/bin/chromium``; without one, or without Playwright, the
+tests are skipped, except under CI (``CI=true``, which ``.ci/run`` sets), where they fail.
 Screenshots go to ``$BANDPRINT_SCREENSHOTS`` when set (to look at them), else to the test's
 temporary folder.
 """
@@ -43,10 +44,24 @@ ARGS = [
     "--disable-sync",
 ]
 
-if os.environ.get("CI") and not CHROMIUM.is_file():
-    # CI installs Chromium (`make browser`): there a skip would report the browser tests green
-    # without running them.
-    pytest.fail(f"CI=true but no Chromium at {CHROMIUM}: the browser tests must run in CI",
+#: Under CI (``CI`` = true, 1 or yes: set by CI services and by ``.ci/run``) the browser tests
+#: must run: there a skip would report them green without running them, so a missing Chromium
+#: or Playwright fails them instead.
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def ci_problems() -> list[str]:
+    """What keeps the browser tests from running: no Chromium, no importable Playwright."""
+    problems = [] if CHROMIUM.is_file() else [f"no Chromium at {CHROMIUM}"]
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        problems.append(f"playwright is not importable ({exc})")
+    return problems
+
+
+if IN_CI and (missing := ci_problems()):
+    pytest.fail(f"CI=true but {'; '.join(missing)}: the browser tests must run in CI",
                 pytrace=False)  # fmt: skip
 
 pytestmark = [
