@@ -26,6 +26,7 @@ from bandprint.explorer import (
     make_server,
     parse_multipart,
 )
+from bandprint.render import RenderSettings, reference_energy
 from bandprint.report import load_map_data, nearest_neighbours
 from report_workspace import (
     CAO_FILE,
@@ -128,6 +129,18 @@ def test_material_answer(report_ws) -> None:
     assert info["similar_distance"]["name"] == "Minkowski p = 0.2 distance"
     assert info["duplicates_distance"]["p"] == report_ws.table_meta("duplicates")["p"] == 2.0
     assert info["duplicates_distance"]["name"] == "L2 distance"
+    # How it is drawn: the render settings stored with the map's fingerprints, the zoo's
+    # paths already canonical, 0 eV at the reference energy of those settings.
+    settings = RenderSettings.from_dict(report_ws.fingerprint_model_info(ex.model_id)["render"])
+    drawn = info["rendering"]
+    bs = report_ws.get(clustered, with_structure=False)
+    assert drawn["energy_reference"] == settings.energy_reference
+    assert drawn["reference_energy"] == pytest.approx(
+        reference_energy(bs, settings.energy_reference)
+    )
+    assert drawn["canonical_path"] and drawn["path"] == bs.path_string
+    assert drawn["two_d"] is True
+    assert f"energy reference: {settings.energy_reference}" in drawn["description"]
     with pytest.raises(BandprintError, match="no material nope"):
         ex.material("nope")
 
@@ -200,6 +213,8 @@ def test_material_page(server, report_ws) -> None:
         assert f">relative L2 distance {_fmt(d['relative_distance'])}<" in item, item
         assert "p = 0.2" not in item
     assert "id='flatness'" in page and f"/bands/{DUPLICATE_OF}.png" in page
+    drawn = page.split("id='rendering'")[1].split("</div>")[0]
+    assert "path drawn: " in drawn and "energy reference: " in drawn
     status, ctype, png = _get(server, f"/bands/{DUPLICATE_OF}.png")
     assert status == 200 and ctype == "image/png" and png[:4] == b"\x89PNG"
     status, ctype, png = _get(server, f"/thumb/{DUPLICATE_OF}.png")

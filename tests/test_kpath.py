@@ -206,7 +206,7 @@ def test_rectangular_x_lies_along_the_shorter_vector():
         spec = kpath_spec(2 * np.pi * np.linalg.inv(cell).T, two_d=True, axis=2)
         assert spec.label_of(x_at) == "X"
         assert spec.label_of([0.5, 0.5, 0]) == "S"
-        assert spec.path_string == "Γ–X–S–Y–Γ–S"
+        assert spec.path_string == "Γ–X–S–Y–Γ"
 
 
 def test_infer_label_checks_the_2d_type():

@@ -31,6 +31,42 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def render_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--keep-path``, ``--energy-reference`` and ``--2d/--bulk`` (see ``RenderSettings``)."""
+    func = click.option(
+        "--2d/--bulk",
+        "two_d",
+        default=None,
+        help="Draw as a slab (in-plane path) / as bulk [default: the reader's flag, else a "
+        "vacuum gap in the structure].",
+    )(func)
+    func = click.option(
+        "--energy-reference",
+        type=click.Choice(["fermi", "vbm", "midgap"]),
+        default=None,
+        help="Energy drawn as 0; metals always use E_F [default: the model's, vbm].",
+    )(func)
+    return click.option(
+        "--keep-path",
+        is_flag=True,
+        help="Draw the k-path as the file writes it, not reordered onto the canonical path.",
+    )(func)
+
+
+def _render_changes(
+    keep_path: bool, energy_reference: str | None, two_d: bool | None
+) -> dict[str, Any]:
+    """The ``RenderSettings`` fields the ``render_options`` flags set."""
+    changes: dict[str, Any] = {}
+    if keep_path:
+        changes["canonical_path"] = False
+    if energy_reference is not None:
+        changes["energy_reference"] = energy_reference
+    if two_d is not None:
+        changes["dimensionality"] = "2d" if two_d else "bulk"
+    return changes
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bandprint")
 def main() -> None:
@@ -193,16 +229,33 @@ def list_materials(workspace: str, fmt: str) -> None:
 @click.argument("workspace", type=click.Path())
 @click.argument("material_id")
 @click.option("--out", type=click.Path(), default=None, help="Image file [default: ID.png].")
-@click.option("--window", type=float, default=4.0, show_default=True, help="± eV around E_F.")
+@click.option(
+    "--window", type=float, default=4.0, show_default=True, help="± eV around the reference."
+)
+@render_options
 @user_errors
-def show(workspace: str, material_id: str, out: str | None, window: float) -> None:
-    """Plot one material's band structure and print what is known about it."""
+def show(
+    workspace: str,
+    material_id: str,
+    out: str | None,
+    window: float,
+    keep_path: bool,
+    energy_reference: str | None,
+    two_d: bool | None,
+) -> None:
+    """Plot one material's band structure as it is drawn for fingerprints (canonical path,
+    energy reference) and print what is known about it."""
+    from dataclasses import replace
+
     from bandprint.plot import save_band_plot
+    from bandprint.render import RenderSettings, describe_rendering, prepare_band_structure
     from bandprint.store import Workspace
 
     if window <= 0:
         raise BandprintError(f"--window must be positive, got {window}")
     bs = Workspace(workspace).get(material_id)
+    settings = replace(RenderSettings(), **_render_changes(keep_path, energy_reference, two_d))
+    drawn, info = prepare_band_structure(bs, settings)
     gap = bs.band_gap()
     kind = (
         "metal"
@@ -214,7 +267,14 @@ def show(workspace: str, material_id: str, out: str | None, window: float) -> No
         f"E_F {bs.efermi:.4f} eV  {bs.nspin} spin, {bs.nkpoints} k-points, {bs.nbands} bands  "
         f"path {bs.path_string}"
     )
-    path = save_band_plot(bs, out or f"{material_id}.png", window=(-window, window))
+    click.echo(describe_rendering(info))
+    path = save_band_plot(
+        drawn,
+        out or f"{material_id}.png",
+        window=(-window, window),
+        reference=info["reference_energy"],
+        reference_name=info["energy_reference"],
+    )
     click.echo(f"wrote {path}")
 
 
@@ -335,6 +395,7 @@ def _parse_floats(text: str, what: str, count: int | None = None) -> list[float]
     default=None,
     help="Draw with this model's render settings instead ('default': the shipped one).",
 )
+@render_options
 @user_errors
 def render(
     workspace: str,
@@ -346,9 +407,20 @@ def render(
     spins: str,
     line_width: int,
     model: str | None,
+    keep_path: bool,
+    energy_reference: str | None,
+    two_d: bool | None,
 ) -> None:
     """Draw one material as the 0/1 image the autoencoder sees (black bands on white)."""
-    from bandprint.render import RenderSettings, render_band_images, save_band_image
+    from dataclasses import replace
+
+    from bandprint.render import (
+        RenderSettings,
+        describe_rendering,
+        prepare_band_structure,
+        render_band_images,
+        save_band_image,
+    )
     from bandprint.store import Workspace
 
     if model is not None:
@@ -358,6 +430,7 @@ def render(
     else:
         lo, hi = _parse_floats(window, "--window", 2)
         settings = RenderSettings(size, (lo, hi), x_axis, spins, line_width)  # type: ignore[arg-type]
+    settings = replace(settings, **_render_changes(keep_path, energy_reference, two_d))
     bs = Workspace(workspace).get(material_id, with_structure=False)
     image = render_band_images([bs], settings)[0]
     save_band_image(image, out)
@@ -365,6 +438,7 @@ def render(
         f"wrote {out}: {settings.size}×{settings.size}, {int(image.sum())} band pixels "
         f"({100 * image.mean():.1f} %)"
     )
+    click.echo(describe_rendering(prepare_band_structure(bs, settings)[1]))
 
 
 @main.command()
@@ -478,16 +552,31 @@ def train(
 @click.option("--batch-size", type=click.IntRange(1), default=512, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@render_options
 @user_errors
 def fingerprint(
-    workspace: str, model: str | None, redo: bool, batch_size: int, device: str, quiet: bool
+    workspace: str,
+    model: str | None,
+    redo: bool,
+    batch_size: int,
+    device: str,
+    quiet: bool,
+    keep_path: bool,
+    energy_reference: str | None,
+    two_d: bool | None,
 ) -> None:
-    """Encode every material of WORKSPACE not yet encoded by the model."""
+    """Encode every material of WORKSPACE not yet encoded by the model.
+
+    The render flags change how materials are drawn; such fingerprints are stored apart, under
+    the model id with the settings' key appended."""
     from bandprint.fingerprint import fingerprint_workspace, load_fingerprinter
     from bandprint.store import Workspace
 
     ws = Workspace(workspace)
     fp = load_fingerprinter(model, device=device)
+    changes = _render_changes(keep_path, energy_reference, two_d)
+    if changes:
+        fp.use_render_settings(**changes)
     report = fingerprint_workspace(ws, fp, redo=redo, batch_size=batch_size, progress=not quiet)
     click.echo(report.summary())
 

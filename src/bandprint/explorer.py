@@ -291,7 +291,34 @@ class Explorer:
         out["similar_distance"] = _distance_info(self.similar_p)
         out["duplicates_distance"] = _distance_info(self.duplicates_p)
         out["flatness"] = self.flatness(material_id)
+        out["rendering"] = self.rendering(material_id)
         return out
+
+    def rendering(self, material_id: str) -> dict[str, Any]:
+        """How the material is drawn for its fingerprints (``render.prepare_band_structure``
+        under the render settings stored with the map's fingerprints): the path drawn,
+        whether it is the canonical one, slab or bulk, and the energy reference."""
+        from bandprint.render import RenderSettings, describe_rendering, prepare_band_structure
+
+        settings = RenderSettings()
+        if self.model_id:
+            try:
+                stored = self.ws.fingerprint_model_info(self.model_id).get("render")
+            except BandprintError:
+                stored = None
+            if stored:
+                settings = RenderSettings.from_dict(stored)
+        bs = self.ws.get(material_id, with_structure=False)
+        info = prepare_band_structure(bs, settings)[1]
+        return {
+            "path": info["path"]["drawn"],
+            "canonical_path": bool(info["path"].get("applied")),
+            "lattice_type": info["path"].get("lattice_type"),
+            "two_d": info["two_d"],
+            "energy_reference": info["energy_reference"],
+            "reference_energy": info["reference_energy"],
+            "description": describe_rendering(info),
+        }
 
     # -- images -------------------------------------------------------------------------
     @functools.lru_cache(maxsize=IMAGE_CACHE)  # noqa: B019 - bounded, lives with the server
@@ -457,8 +484,12 @@ class Explorer:
             f"<section class='bands'><img id='band-plot' src='/bands/{quote(material_id)}.png' "
             f"alt='band structure of {mid}'></section>"
         )
+        drawn = "".join(
+            f"<p>{e(line)}</p>" for line in info["rendering"]["description"].split("\n")
+        )
         facts_html = (
-            f"<section id='facts'><h2>Facts</h2><table class='facts'>{rows}</table></section>"
+            f"<section id='facts'><h2>Facts</h2><table class='facts'>{rows}</table>"
+            f"<div id='rendering'><h3>As drawn for its fingerprint</h3>{drawn}</div></section>"
         )
         m = info["map"]
         if m is None:

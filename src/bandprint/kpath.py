@@ -18,12 +18,14 @@ gives every special point one name and one place:
   reciprocal-lattice translations (K and K′ of graphene are both ``K``).
 
 Conventions. Bulk: Setyawan & Curtarolo, *Comput. Mater. Sci.* 49, 299 (2010), as pymatgen's
-``KPathSetyawanCurtarolo`` implements it (Materials Project's paths). 2-D: the five 2-D Bravais
-lattices as ASE defines them (the paths C2DB uses): hexagonal Γ–M–K–Γ, square M–Γ–X–M,
-rectangular Γ–X–S–Y–Γ–S, centred rectangular Γ–X–A1–Y–Γ, oblique Γ–Y–H–C–H1–X–Γ. ASE names
-rectangular and oblique points after the order of the cell vectors; here the in-plane cell is
-first reduced (shortest vector first, acute angle), so X always lies along the shorter direct
-lattice vector's reciprocal and the names do not depend on how the cell was written.
+``KPathSetyawanCurtarolo`` implements it (Materials Project's paths). 2-D: the special points
+of the five 2-D Bravais lattices as ASE defines them (C2DB's), on the paths ``PATHS_2D``:
+hexagonal Γ–M–K–Γ, square Γ–X–M–Γ, rectangular Γ–X–S–Y–Γ (the in-plane loops of
+Setyawan–Curtarolo's TET and ORC paths, and the zoo's; ASE walks square M–Γ–X–M and adds
+Γ–S to the rectangle), centred rectangular Γ–X–A1–Y–Γ, oblique Γ–Y–H–C–H1–X–Γ (ASE's). ASE
+names rectangular and oblique points after the order of the cell vectors; here the in-plane
+cell is first reduced (shortest vector first, acute angle), so X always lies along the shorter
+direct lattice vector's reciprocal and the names do not depend on how the cell was written.
 
 Fractional k coordinates are in the basis of the reciprocal lattice given (rows ``b_i`` with
 ``a_i · b_j = 2π δ_ij``), as every reader stores ``BandStructure.kpoints``. Without a structure
@@ -66,11 +68,11 @@ _ASE_2D = {
     "SQR": "square",
     "HEX2D": "hexagonal",
 }
-#: Canonical 2-D paths (ASE's special paths), in normalised labels.
+#: Canonical 2-D paths, in normalised labels (module docstring: where each comes from).
 PATHS_2D: dict[str, list[list[str]]] = {
     "hexagonal": [["Γ", "M", "K", "Γ"]],
-    "square": [["M", "Γ", "X", "M"]],
-    "rectangular": [["Γ", "X", "S", "Y", "Γ", "S"]],
+    "square": [["Γ", "X", "M", "Γ"]],
+    "rectangular": [["Γ", "X", "S", "Y", "Γ"]],
     "centred rectangular": [["Γ", "X", "A1", "Y", "Γ"]],
     "oblique": [["Γ", "Y", "H", "C", "H1", "X", "Γ"]],
 }
@@ -515,15 +517,17 @@ def spec_of(bs: BandStructure, axis: int | None) -> KPathSpec | None:
 
 
 def _end_names(spec: KPathSpec, k: np.ndarray | None, label: str) -> list[str]:
-    """Candidate names of a segment end: its label when that names this point, else every
-    name of the point at ``k`` (``U`` and ``K`` of FCC are one point), else the label."""
+    """Candidate names of a segment end: without coordinates its label; with them every name
+    of the point at ``k`` (``U`` and ``K`` of FCC are one point), the label first when it is
+    one of them. Coordinates win over a label that names another point, or none: sumo's
+    CASTEP Fe path labels 2π/a (0, ½, 1), a point of Γ–H, as P."""
     name = normalize_label(label)
     if k is None:
         return [name]
     names = spec.labels_at(k)
     if name in names:
         return [name] + [n for n in names if n != name]
-    return names or [name]
+    return names or [""]
 
 
 def canonical_path(bs: BandStructure, axis: int | None = None) -> tuple[BandStructure, dict]:

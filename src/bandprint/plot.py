@@ -39,6 +39,9 @@ def _title(bs: BandStructure) -> str:
     return bs.material_id
 
 
+_REFERENCE_TEX = {"fermi": "E$_F$", "vbm": "E$_{VBM}$", "midgap": "E$_{mid}$"}
+
+
 def plot_band_structure(
     bs: BandStructure,
     ax: Axes | None = None,
@@ -48,12 +51,16 @@ def plot_band_structure(
     fermi_label: bool = True,
     linewidth: float = 1.2,
     figsize: tuple[float, float] = (6.0, 4.5),
+    reference: float | None = None,
+    reference_name: str = "fermi",
 ) -> Figure:
     """Draw ``bs`` with energies relative to E_F; returns the figure it drew on.
 
     Each path segment is drawn on its own, so no line crosses a break such as ``X|U``
     (drawn as one merged tick). Spin up is solid, spin down dashed in a second colour.
-    ``window=None`` shows every band.
+    ``window=None`` shows every band. ``reference``: the absolute energy (eV) drawn as 0
+    instead of E_F, named by ``reference_name`` (``"fermi"``, ``"vbm"``, ``"midgap"``; see
+    ``render.reference_energy``).
     """
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
@@ -65,7 +72,9 @@ def plot_band_structure(
     else:
         fig = ax.figure
     x = bs.distances
-    rel = bs.energies_relative
+    zero = bs.efermi if reference is None else float(reference)
+    rel = bs.energies - zero
+    ref_tex = _REFERENCE_TEX.get(reference_name, "E$_F$")
     styles = [("spin ↑", SPIN_UP_COLOR, "solid"), ("spin ↓", SPIN_DOWN_COLOR, (0, (4, 2)))]
     for spin in range(bs.nspin):
         _, color, dash = styles[spin]
@@ -96,13 +105,13 @@ def plot_band_structure(
         pad = 0.03 * (hi - lo or 1.0)
         ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("Wave vector")
-    ax.set_ylabel("E − E$_F$ (eV)")
+    ax.set_ylabel(f"E − {ref_tex} (eV)")
     ax.set_title(title if title is not None else _title(bs))
     if fermi_label:
         ax.text(
             1.0,
             0.0,
-            " E$_F$",
+            " " + ref_tex,
             transform=ax.get_yaxis_transform(),
             va="center",
             ha="left",

@@ -205,6 +205,31 @@ def render_band_images(
     return np.stack(images)
 
 
+def describe_rendering(info: dict[str, Any]) -> str:
+    """Two lines for people: the path drawn (and what was done to it) and the energy zero,
+    from ``prepare_band_structure``'s record."""
+    path = info["path"]
+    if path.get("applied"):
+        how = f"canonical {path['lattice_type']} path {path['canonical']}"
+        done = [f"{path['reversed']} segments reversed"] if path["reversed"] else []
+        if path["dropped"]:
+            done.append("left out " + ", ".join(path["dropped"]))
+        if path["missing"]:
+            done.append("not in the file " + ", ".join(path["missing"]))
+        if path["drawn"] != path["original"]:
+            done.insert(0, f"written {path['original']}")
+        line = f"path drawn: {path['drawn']} ({how}{'; ' if done else ''}{'; '.join(done)})"
+    else:
+        line = f"path drawn: {path['drawn']} (as written: {path.get('reason') or 'not canonical'})"
+    if info["two_d"]:
+        line += f"; slab, vacuum along lattice vector {info['vacuum_axis'] + 1}"
+    ref = info["energy_reference"]
+    return (
+        f"{line}\nenergy reference: {ref} (0 eV drawn at {info['reference_energy']:.4f} eV"
+        f"{'' if ref == 'fermi' else ', E_F for a metal'})"
+    )
+
+
 def _render(bs: BandStructure, st: RenderSettings) -> np.ndarray:
     size = st.size
     lo, hi = st.window

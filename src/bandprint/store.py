@@ -63,6 +63,7 @@ import pyarrow.parquet as pq
 
 from bandprint.bandstructure import BandStructure, Segment
 from bandprint.errors import BandprintError
+from bandprint.kpath import vacuum_axis
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -294,7 +295,12 @@ def band_structure_row(
     """
     gap = bs.band_gap()
     meta = bs.metadata or {}
+    if bs.structure is not None and "vacuum_axis" not in meta:
+        # Stored so rendering, which reads no structures, still finds slabs (kpath.slab_axis).
+        meta = {**meta, "vacuum_axis": vacuum_axis(bs.structure)}
     is_2d = meta.get("is_2d")
+    if is_2d is None and "vacuum_axis" in meta:
+        is_2d = meta["vacuum_axis"] is not None
     return {
         "material_id": bs.material_id,
         "formula": bs.formula,

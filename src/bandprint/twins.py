@@ -107,25 +107,42 @@ def efermi_twin(bs: BandStructure, fraction: float) -> BandStructure:
     return twin
 
 
-def slab_twin(bs: BandStructure) -> BandStructure:
+def slab_twin(bs: BandStructure, n_out: int = 10) -> BandStructure:
     """A slab written as a bulk code writes it: no 2-D flag, its cell vectors cyclically
     permuted so the vacuum lies along another lattice vector (structure, reciprocal lattice
-    and k-point coordinates permuted alike). Needs the structure."""
-    if bs.structure is None or bs.reciprocal_lattice is None or bs.kpoints is None:
-        raise BandprintError(f"{bs.material_id}: a slab twin needs structure and k-points")
+    and k-point coordinates permuted alike), and the path continued by ``n_out`` k-points
+    from its last point out of the plane to the zone face (k_vacuum = ½). Across the vacuum
+    nothing disperses, so those k-points repeat the last one's energies. Needs the structure
+    of a slab (``kpath.vacuum_axis``)."""
     from pymatgen.core import Structure
 
+    from bandprint.kpath import vacuum_axis
+
+    if bs.structure is None or bs.reciprocal_lattice is None or bs.kpoints is None:
+        raise BandprintError(f"{bs.material_id}: a slab twin needs structure and k-points")
+    old_axis = vacuum_axis(bs.structure)
+    if old_axis is None:
+        raise BandprintError(f"{bs.material_id}: the structure is no slab")
     perm = [2, 0, 1]
+    axis = perm.index(old_axis)
     st = bs.structure
-    structure = Structure(
-        st.lattice.matrix[perm], st.species, st.frac_coords[:, perm], site_properties=None
-    )
+    structure = Structure(st.lattice.matrix[perm], st.species, st.frac_coords[:, perm])
+    rec = bs.reciprocal_lattice[perm]
+    kpts = bs.kpoints[:, perm]
+    out = np.repeat(kpts[-1:], n_out, axis=0)
+    out[:, axis] = np.linspace(0.0, 0.5, n_out)
+    step = np.linalg.norm(np.diff(out @ rec, axis=0), axis=1)
+    nk = bs.nkpoints
     meta = {k: v for k, v in bs.metadata.items() if k not in ("is_2d", "vacuum_axis")}
+    last = bs.segments[-1]
     return replace(
         bs,
         material_id=bs.material_id + "-slab",
         structure=structure,
-        reciprocal_lattice=bs.reciprocal_lattice[perm],
-        kpoints=bs.kpoints[:, perm],
+        reciprocal_lattice=rec,
+        kpoints=np.concatenate([kpts, out]),
+        energies=np.concatenate([bs.energies, np.repeat(bs.energies[:, -1:], n_out, 1)], 1),
+        distances=np.concatenate([bs.distances, bs.distances[-1] + np.cumsum([0.0, *step])]),
+        segments=[*bs.segments, Segment(nk, nk + n_out, last.end_label, "A")],
         metadata=meta,
     )
