@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from bandprint.read import (
     read_band_structures,
     read_source,
 )
+from qe_fixtures import write_qe_xml
 from vasp_fixtures import slimmed, write_eigenval
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -70,7 +72,62 @@ def cases(real_dir: Path, data_dir: Path) -> dict[str, Case]:
     castep = {n: (real_dir / "castep" / n).read_bytes() for n in ("Si2.bands", "Si2.cell")}
     c2db = next((data_dir / "c2db").glob("*/results-asr.bandstructure.json")).read_bytes()
     vasprun = slimmed(oso2 / "vasprun.xml.gz")
+    ws2_log = (
+        real_dir / "qe" / "WS2-monolayer" / "bands-bpc_100-c_18-ecut_100-k_32.log"
+    ).read_bytes()
+    ws2 = read_band_structure(real_dir / "qe" / "WS2-monolayer")
+    with tempfile.TemporaryDirectory() as tmp:
+        st = ws2.structure
+        qe_xml = write_qe_xml(
+            Path(tmp) / "data-file-schema.xml",
+            st.lattice.matrix,
+            [x.symbol for x in st.species],
+            st.cart_coords,
+            ws2.kpoints[::10],
+            ws2.energies[:, ::10],
+            40.0,
+            True,
+            {"fermi_energy": ws2.efermi},
+        ).read_bytes()
+    ge = real_dir / "fhi-aims" / "Ge"
+    aims = {p.name: p.read_bytes() for p in sorted(ge.iterdir()) if p.name.startswith("band")}
+    aims |= {n: (ge / n).read_bytes() for n in ("control.in", "geometry.in", "calculation.out")}
+    siesta = {
+        n: (real_dir / "siesta" / "Fe" / n).read_bytes() for n in ("Fe.bands", "Fe.fdf", "Fe.XV")
+    }
+    czts = real_dir / "vasp" / "CZTS-zero-weight"
+    outcar = {
+        "OUTCAR": gzip.decompress((czts / "OUTCAR.gz").read_bytes()),
+        "KPOINTS": (czts / "KPOINTS").read_bytes(),
+        "POSCAR": (czts / "POSCAR").read_bytes(),
+    }
+    docs = orjson.loads(
+        gzip.decompress((real_dir / "mp-documents" / "es_bs_objs.json.gz").read_bytes())
+    )
+    mp_docs = orjson.dumps([docs[1]])
+    row = orjson.loads(
+        gzip.decompress((real_dir / "c2db" / "Be4-09dd42ad034e.json.gz").read_bytes())
+    )
+    keep = (
+        "results-asr.bandstructure.json",
+        "results-asr.database.material_fingerprint.json",
+        "structure.json",
+    )
+    c2db_row = orjson.dumps({k: row[k] for k in keep})
     return {
+        "espresso-out": Case({"WS2.out": ws2_log}, "WS2.out", "espresso-out"),
+        "espresso-xml": Case({"data-file-schema.xml": qe_xml}, "data-file-schema.xml",
+                             "espresso-xml"),
+        "fhi-aims band file": Case(aims, "band1003.out", "fhi-aims"),
+        "fhi-aims control.in": Case(aims, "control.in", "fhi-aims"),
+        "fhi-aims main output": Case(aims, "calculation.out", "fhi-aims"),
+        "siesta .bands": Case(siesta, "Fe.bands", "siesta-bands"),
+        "siesta .fdf": Case(siesta, "Fe.fdf", "siesta-bands"),
+        "siesta .XV": Case(siesta, "Fe.XV", "siesta-bands"),
+        "OUTCAR": Case(outcar, "OUTCAR", "outcar"),
+        "OUTCAR KPOINTS": Case(outcar, "KPOINTS", "outcar"),
+        "mp-documents": Case({"docs.json": mp_docs}, "docs.json", "pymatgen-json"),
+        "c2db row": Case({"Be4.json": c2db_row}, "Be4.json", "c2db"),
         "pymatgen-json": Case({"CaO.json": cao}, "CaO.json", "pymatgen-json"),
         "pymatgen-json.gz": Case({"CaO.json.gz": gzip.compress(cao)}, "CaO.json.gz",
                                  "pymatgen-json"),
@@ -147,6 +204,8 @@ def assert_reads_or_fails_cleanly(paths: list[str], fmt: str, options: dict) -> 
         for bs in result:  # a harmless mutation: the result must still be a band structure
             assert np.isfinite(bs.energies).all() and np.isfinite(bs.efermi)
             assert np.isfinite(bs.distances).all()
+            for array in (bs.kpoints, bs.reciprocal_lattice):
+                assert array is None or np.isfinite(array).all()
     # discovery over the folder never raises either; each source it yields reads or says why
     skipped: list[tuple[str, str]] = []
     for found in discover_sources([Path(paths[0]).parent], lambda p, r: skipped.append((p, r))):
@@ -170,6 +229,18 @@ CASE_EXAMPLES = {
     "castep .cell": 30,
     "ase": 40,
     "c2db": 30,
+    "espresso-out": 20,
+    "espresso-xml": 25,
+    "fhi-aims band file": 30,
+    "fhi-aims control.in": 20,
+    "fhi-aims main output": 10,
+    "siesta .bands": 30,
+    "siesta .fdf": 20,
+    "siesta .XV": 15,
+    "OUTCAR": 15,
+    "OUTCAR KPOINTS": 15,
+    "mp-documents": 25,
+    "c2db row": 15,
 }
 
 

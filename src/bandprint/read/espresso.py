@@ -274,7 +274,8 @@ def parse_qe_xml(path: str | Path) -> dict[str, Any]:
         cell_bohr = np.stack([_floats(_find(atomic, f"a{i}"), path, f"a{i}") for i in (1, 2, 3)])
     except ValueError:
         raise ReadError(path, "atomic_structure: alat or cell is not numbers") from None
-    if cell_bohr.shape != (3, 3) or not np.isfinite(alat) or abs(np.linalg.det(cell_bohr)) < 1e-9:
+    finite = np.isfinite(alat) and np.isfinite(cell_bohr).all()
+    if cell_bohr.shape != (3, 3) or not finite or abs(np.linalg.det(cell_bohr)) < 1e-9:
         raise ReadError(path, "atomic_structure: no valid cell (a1, a2, a3) and alat")
     nbnd = _count(bs, "nbnd_up" if lsda else "nbnd", path)
     nelec = float(_floats(_find(bs, "nelec"), path, "nelec")[0])
@@ -295,6 +296,8 @@ def parse_qe_xml(path: str | Path) -> dict[str, Any]:
         raise ReadError(path, f"{len(kpts)} ks_energies, nks says {nks}")
     cell_alat = cell_bohr / alat
     kfrac = np.array(kpts) @ cell_alat.T
+    if not np.isfinite(kfrac).all():
+        raise ReadError(path, "a k_point is not finite numbers")
     fermi: dict[str, float] = {}
     for tag, key in (
         ("fermi_energy", "efermi"),
@@ -311,6 +314,8 @@ def parse_qe_xml(path: str | Path) -> dict[str, Any]:
     for atom in (e for e in atomic.iter() if e.tag.split("}")[-1] == "atom"):
         species.append(re.sub(r"[\d_+-].*$", "", atom.get("name", "")))
         coords.append(_floats(atom, path, "atom"))
+    if not all(c.shape == (3,) and np.isfinite(c).all() for c in coords):
+        raise ReadError(path, "an atom's position is not three finite numbers")
     structure = None
     if species:
         try:

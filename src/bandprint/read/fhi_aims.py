@@ -179,6 +179,8 @@ def _structure(files: dict[str, Any]) -> Any:
                 atoms = read(p, format=fmt)
         except Exception as exc:  # ASE raises many types on malformed input
             raise ReadError(p, f"no readable structure ({type(exc).__name__}: {exc})") from None
+        if not np.isfinite(atoms.cell[:]).all() or not np.isfinite(atoms.positions).all():
+            raise ReadError(p, "the cell or the atom positions are not finite numbers")
         if not atoms.pbc.all() or abs(atoms.cell.volume) < 1e-9:
             raise ReadError(p, "no periodic cell (lattice_vector lines)")
         return AseAtomsAdaptor.get_structure(atoms)
@@ -289,5 +291,7 @@ def read_fhi_aims(
 def read_fhi_aims_source(source: Any) -> list[BandStructure]:
     """Reader for ``Source`` objects (registered in ``bandprint.read``)."""
     efermi = source.options.get("efermi")
-    folder = Path(source.paths[0]).parent
-    return [read_fhi_aims(folder, efermi, source.material_id)]
+    first = Path(source.paths[0])
+    if not BAND_FILE.match(first.name):
+        raise ReadError(first, "not an FHI-aims band file (band<spin><segment>.out)")
+    return [read_fhi_aims(first.parent, efermi, source.material_id)]

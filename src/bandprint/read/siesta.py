@@ -199,6 +199,8 @@ def band_lines_kpoints(fdf: Path, nk: int) -> np.ndarray | None:
         corners = np.array([[float(x) for x in r[1:4]] for r in rows])
     except (ValueError, IndexError):
         raise ReadError(fdf, "malformed %block BandLines") from None
+    if not np.isfinite(corners).all() or min(counts[1:], default=1) < 1:
+        raise ReadError(fdf, "%block BandLines holds a non-finite point or an empty line")
     if sum(counts) != nk:
         return None
     points = [corners[0]]
@@ -221,7 +223,11 @@ def band_lines_kpoints(fdf: Path, nk: int) -> np.ndarray | None:
     except ValueError:
         raise ReadError(fdf, "malformed %block LatticeVectors") from None
     cart = k * np.pi / a  # 1/Å, 2π included
-    return cart @ (cell * a).T / (2 * np.pi)
+    with np.errstate(all="ignore"):
+        frac = cart @ (cell * a).T / (2 * np.pi)
+    if not np.isfinite(frac).all():
+        raise ReadError(fdf, "BandLines, LatticeConstant or LatticeVectors are not finite numbers")
+    return frac
 
 
 def read_cell_file(path: Path, xv: bool) -> Any:
@@ -240,6 +246,8 @@ def read_cell_file(path: Path, xv: bool) -> Any:
         raise ReadError(path, "not a SIESTA cell file (3 cell rows, atom count, atoms)") from None
     if len(numbers) != nat or cell.shape != (3, 3):
         raise ReadError(path, f"truncated: {nat} atoms announced, {len(numbers)} present")
+    if not (np.isfinite(cell).all() and np.isfinite(coords).all()):
+        raise ReadError(path, "the cell or the positions are not finite numbers")
     lattice = Lattice(cell)
     if abs(lattice.volume) < 1e-9:
         raise ReadError(path, "the cell has zero volume")

@@ -678,6 +678,8 @@ def _outcar_kpoints(lines: list[str], path: Path) -> tuple[np.ndarray, np.ndarra
     if not rows:
         raise ReadError(path, f"empty '{_OUTCAR_KBLOCK}' block")
     a = np.array(rows)
+    if not np.isfinite(a).all():
+        raise ReadError(path, f"'{_OUTCAR_KBLOCK}' holds numbers that are not finite")
     return a[:, :3], a[:, 3]
 
 
