@@ -88,19 +88,16 @@ def render_all(bss: list, settings) -> np.ndarray:
     return render_band_images(bss, settings)
 
 
-def recall_at_1(fp, orig_img: np.ndarray, twin_img: np.ndarray, owners: list[int]) -> float:
+def recall_at_1(x_orig: np.ndarray, x_twin: np.ndarray, owners: list[int]) -> float:
+    """Share of twins whose nearest other fingerprint (ℓ0.2, as ``similar``) among all
+    originals and twins is their original; a tie goes to the original (listed first)."""
     from bandprint.analyse.search import P_DEFAULT, pairwise_distances
 
-    x_orig = fp.transform(orig_img)
-    x_twin = fp.transform(twin_img)
     gallery = np.concatenate([x_orig, x_twin])
     d = pairwise_distances(x_twin, gallery, p=P_DEFAULT)
     n = len(x_orig)
     d[np.arange(len(x_twin)), n + np.arange(len(x_twin))] = np.inf  # not itself
-    best = d.argmin(axis=1)
-    # A tie with the original (distance equal) counts for the original: argmin takes it
-    # first as originals come first in the gallery.
-    return float((best == np.asarray(owners)).mean())
+    return float((d.argmin(axis=1) == np.asarray(owners)).mean())
 
 
 def main() -> None:
@@ -131,8 +128,11 @@ def main() -> None:
     }
     # The previous release drew a slab as 2-D only when the reader flagged it.
     no_structure = [replace(b, structure=None) for b in originals]
-    cache: dict[str, np.ndarray] = {}
-    old_images = render_all(no_structure, settings["before"])
+    images = {
+        name: render_all(no_structure if name == "before" else originals, st)
+        for name, st in settings.items()
+    }
+    vectors = {name: fp.transform(img) for name, img in images.items()}
     print(
         f"{'kind':8} {'setting':13} {'n':>4} {'agree mean':>10} {'min':>7} {'≥99 %':>6} "
         f"{'recall@1':>8}"
@@ -144,22 +144,16 @@ def main() -> None:
         owners = [i for i, _ in pairs]
         tw = [t for _, t in pairs]
         for name, st in settings.items():
-            if name == "before":
-                orig_img = old_images
-                twin_img = render_all([replace(t, structure=None) for t in tw], st)
-            else:
-                if name not in cache:
-                    cache[name] = render_all(originals, st)
-                orig_img = cache[name]
-                twin_img = render_all(tw, st)
-            agree = (orig_img[owners] == twin_img).mean(axis=(1, 2))
-            r1 = recall_at_1(fp, orig_img, twin_img, owners)
+            drawn = [replace(t, structure=None) for t in tw] if name == "before" else tw
+            twin_img = render_all(drawn, st)
+            agree = (images[name][owners] == twin_img).mean(axis=(1, 2))
+            r1 = recall_at_1(vectors[name], fp.transform(twin_img), owners)
             print(
                 f"{kind:8} {name:13} {len(tw):4d} {agree.mean():10.4f} {agree.min():7.4f} "
                 f"{(agree >= 0.99).mean():6.2f} {r1:8.3f}"
             )
     for name in ("after-fermi", "after-vbm", "after-midgap"):
-        same = (cache[name] == old_images).mean(axis=(1, 2))
+        same = (images[name] == images["before"]).mean(axis=(1, 2))
         print(
             f"originals, {name} vs before: pixel agreement mean {same.mean():.4f}, "
             f"identical images {(same == 1).mean():.2f}"

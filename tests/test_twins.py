@@ -18,7 +18,13 @@ from bandprint import twins
 from bandprint.cli import main
 from bandprint.errors import BandprintError
 from bandprint.read import read_band_structures
-from bandprint.render import RenderSettings, prepare_band_structure, render_band_images
+from bandprint.render import (
+    RenderSettings,
+    prepare_band_structure,
+    render_band_images,
+    render_spin_channels,
+    spin_orbit_of,
+)
 from bandprint.zoo.dataset import sample_one
 
 REAL = {
@@ -170,8 +176,17 @@ def test_show_and_render_state_path_and_reference(originals, tmp_path):
     from bandprint.store import Workspace
 
     ws = Workspace(tmp_path / "ws", create=True)
-    ws.add_band_structures([(originals["Be4"], "be4", "be4")])
+    slab = twins.slab_twin(originals["kagome"])
+    ws.add_band_structures([(originals["Be4"], "be4", "be4"), (slab, "slab", "slab")])
     mid = originals["Be4"].material_id
+    # The vacuum axis is found when the structure is stored, so rendering without structures
+    # still knows the slab; the catalogue calls the unflagged slab 2-D.
+    stored = ws.get(slab.material_id, with_structure=False)
+    assert stored.structure is None and stored.metadata["vacuum_axis"] == 0
+    assert ws.get(mid, with_structure=False).metadata["vacuum_axis"] == 2
+    assert ws.catalog().set_index("material_id").at[slab.material_id, "is_2d"]
+    img = render_band_images([stored, originals["kagome"]], SETTINGS)
+    np.testing.assert_array_equal(img[0], img[1])
     runner = CliRunner()
     out = runner.invoke(main, ["show", str(ws.path), mid, "--out", str(tmp_path / "b.png")])
     assert out.exit_code == 0, out.output
@@ -183,3 +198,36 @@ def test_show_and_render_state_path_and_reference(originals, tmp_path):
     assert out.exit_code == 0, out.output
     assert "path drawn: Γ–X–S–Y–Γ–S (as written" in out.output
     assert "energy reference: fermi" in out.output
+
+
+def test_spins_as_two_channels(originals):
+    """Channel 0 is the spin-up image, channel 1 spin down; together they are the overlaid
+    image. VBr2 (ferromagnetic) has most band pixels in one channel only; CaO has one spin,
+    the same in both channels."""
+    vbr2 = originals["VBr2"]
+    ch = render_spin_channels(vbr2)
+    assert ch.shape == (2, SETTINGS.size, SETTINGS.size)
+    np.testing.assert_array_equal(
+        ch[0], render_band_images([vbr2], replace(SETTINGS, spins="up"))[0]
+    )
+    np.testing.assert_array_equal(
+        ch[1], render_band_images([vbr2], replace(SETTINGS, spins="down"))[0]
+    )
+    np.testing.assert_array_equal(ch.max(axis=0), render_band_images([vbr2], SETTINGS)[0])
+    assert (ch[0] != ch[1]).sum() > 0.5 * ch.max(axis=0).sum()
+    cao = render_spin_channels(originals["CaO"])
+    np.testing.assert_array_equal(cao[0], cao[1])
+
+
+def test_spin_orbit_is_recognised(originals):
+    """C2DB says which of its band structures has spin–orbit coupling (``bs_nosoc`` read
+    here); spinor bands in Kramers pairs (CaO's bands, each written twice) are recognised;
+    ordinary bands are not called either way."""
+    assert spin_orbit_of(originals["Be4"]) is False
+    cao = originals["CaO"]
+    assert spin_orbit_of(cao) is None
+    doubled = replace(cao, energies=np.repeat(cao.energies, 2, axis=2), metadata={})
+    assert spin_orbit_of(doubled) is True
+    assert prepare_band_structure(doubled)[1]["spin_orbit"] is True
+    # Two copies of one band draw the pixels of one.
+    assert agreement(cao, doubled) == 1.0

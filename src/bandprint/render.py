@@ -1,9 +1,14 @@
 """Band structures as binary images: the input the autoencoder sees (method.md, section 1).
 
-The picture is the published one: energies relative to E_F inside a window (±4 eV), every band
-of every spin channel, x along the k-path with its segments laid end to end, black bands on
+The picture is the published one: energies inside a window (±4 eV) around a reference, every
+band of every spin channel, x along the k-path with its segments laid end to end, black bands on
 white, binarised to 0/1. It is drawn by a vectorised rasteriser in numpy instead of a plotting
 library, so thousands of images render per second.
+
+So that one material gives one picture whichever database wrote it, the band structure is first
+prepared (``prepare_band_structure``): a slab's out-of-plane segments are left out, the path is
+reordered onto its lattice's canonical path (``kpath.canonical_path``) and the reference is the
+valence-band maximum (E_F for metals) unless the settings say E_F or mid-gap.
 
 Geometry (what the tests pin down):
 
@@ -154,6 +159,44 @@ def render_band_image(
     return _render(bs, settings)
 
 
+def render_spin_channels(bs: BandStructure, settings: RenderSettings | None = None) -> np.ndarray:
+    """``[2, size, size]`` uint8: spin up in channel 0, spin down in channel 1.
+
+    Overlaid in one image (``spins="both"``) a ferromagnet and a non-magnet with the same
+    union of bands look alike; as two channels they do not. A band structure without spin
+    polarisation has the same bands in both channels. ``settings.spins`` is ignored; the
+    path and energy reference are shared by the channels (``prepare_band_structure``).
+    """
+    st = settings or RenderSettings()
+    drawn, info = prepare_band_structure(bs, st)
+    up = replace(st, spins="up", canonical_path=False, dimensionality="bulk")
+    # Drawn already prepared, and with the reference as E_F, both channels get the same zero.
+    flat = replace(drawn, efermi=info["reference_energy"], metadata={})
+    channels = [_render(flat, replace(up, energy_reference="fermi"))]
+    if bs.nspin == 2:
+        channels.append(_render(flat, replace(up, spins="down", energy_reference="fermi")))
+    else:
+        channels.append(channels[0])
+    return np.stack(channels)
+
+
+def spin_orbit_of(bs: BandStructure, tolerance: float = 1e-3) -> bool | None:
+    """Whether ``bs`` comes from a spin–orbit calculation: the reader's
+    ``metadata["spin_orbit"]`` when it set one; else ``True`` when a band structure without
+    spin channels has its bands in degenerate pairs (within ``tolerance`` eV) at 90 % of its
+    k-points, as spinor bands of a crystal with inversion symmetry are (Kramers); else ``None``
+    (unknown: without inversion, spin–orbit splits the pairs)."""
+    flag = (bs.metadata or {}).get("spin_orbit")
+    if flag is not None:
+        return bool(flag)
+    if bs.nspin != 1 or bs.nbands < 2:
+        return None
+    e = np.sort(bs.energies[0], axis=1)
+    pairs = e[:, 1 : 2 * (bs.nbands // 2) : 2] - e[:, 0 : 2 * (bs.nbands // 2) : 2]
+    paired = (np.abs(pairs) < tolerance).all(axis=1).mean()
+    return True if paired >= 0.9 else None
+
+
 def reference_energy(bs: BandStructure, reference: EnergyReference = "vbm") -> float:
     """The absolute energy (eV) drawn as 0: E_F, the VBM or mid-gap; E_F for a metal."""
     if reference == "fermi":
@@ -170,9 +213,9 @@ def prepare_band_structure(
     """``bs`` as it is drawn: out-of-plane segments of a slab left out, the path made
     canonical, and a record of it (also in the copy's ``metadata["render"]``).
 
-    The record holds ``two_d``, ``vacuum_axis``, ``path`` (``kpath.canonical_path``'s record,
-    or ``{"applied": False, ...}`` when switched off), ``energy_reference`` and
-    ``reference_energy`` (absolute, eV).
+    The record holds ``two_d``, ``vacuum_axis``, ``spin_orbit`` (``spin_orbit_of``), ``path``
+    (``kpath.canonical_path``'s record, or ``{"applied": False, ...}`` when switched off),
+    ``energy_reference`` and ``reference_energy`` (absolute, eV).
     """
     st = settings or RenderSettings()
     axis = slab_axis(bs, st.dimensionality)
@@ -185,6 +228,7 @@ def prepare_band_structure(
     info = {
         "two_d": axis is not None,
         "vacuum_axis": axis,
+        "spin_orbit": spin_orbit_of(bs),
         "path": path,
         "energy_reference": st.energy_reference,
         "reference_energy": reference_energy(bs, st.energy_reference),
@@ -223,6 +267,8 @@ def describe_rendering(info: dict[str, Any]) -> str:
         line = f"path drawn: {path['drawn']} (as written: {path.get('reason') or 'not canonical'})"
     if info["two_d"]:
         line += f"; slab, vacuum along lattice vector {info['vacuum_axis'] + 1}"
+    if info.get("spin_orbit"):
+        line += "; spin–orbit bands"
     ref = info["energy_reference"]
     return (
         f"{line}\nenergy reference: {ref} (0 eV drawn at {info['reference_energy']:.4f} eV"
