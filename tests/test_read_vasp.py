@@ -442,3 +442,21 @@ def test_scf_outcar_is_no_band_structure(tmp_path, czts_dir):
     text = gzip.decompress((czts_dir / "OUTCAR.gz").read_bytes()).decode()
     (tmp_path / "OUTCAR").write_text(text.replace("       0.000\n", "       0.001\n"))
     assert detect_file_format(tmp_path / "OUTCAR") is None
+
+
+def test_zero_weight_vasprun_without_labels_infers_them(tmp_path, split_dir, split):
+    """The split HSE run with its KPOINTS labels removed: the same path, labels from coordinates."""
+    import gzip
+
+    folder = tmp_path / "Cs2SnI6"
+    shutil.copytree(split_dir, folder)
+    for part in ("split-01", "split-02"):
+        kp = folder / part / "KPOINTS.gz"
+        lines = gzip.decompress(kp.read_bytes()).decode().splitlines()
+        kept = lines[:3] + [" ".join(x.split()[:4]) for x in lines[3:] if x.strip()]
+        kp.write_bytes(gzip.compress(("\n".join(kept) + "\n").encode()))
+    bs = read_band_structure(folder)
+    assert bs.metadata["labels_source"] == "inferred from coordinates"
+    assert bs.path_string == split.path_string == "Γ–L–W–X–Γ"
+    assert kpoint_labels(bs) == kpoint_labels(split)
+    np.testing.assert_array_equal(bs.energies, split.energies)

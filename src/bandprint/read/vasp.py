@@ -152,14 +152,16 @@ def read_kpoints(path: Path) -> Kpoints:
 
 
 def kpoints_path_kind(kpoints: Kpoints) -> str:
-    """``"line"``, ``"list"`` (explicit k-points with at least one label) or ``"grid"``."""
+    """``"line"``, ``"list"`` (explicit k-points with at least one label, or with zero-weight
+    k-points: a path after the self-consistent mesh) or ``"grid"``."""
     from pymatgen.io.vasp.inputs import Kpoints
 
     style = kpoints.style
     if style == Kpoints.supported_modes.Line_mode:
         return "line"
     explicit = style in (Kpoints.supported_modes.Reciprocal, Kpoints.supported_modes.Cartesian)
-    if explicit and kpoints.num_kpts > 0 and any(kpoints.labels or []):
+    zero_weight = 0 in [float(w) for w in (kpoints.kpts_weights or [])]
+    if explicit and kpoints.num_kpts > 0 and (any(kpoints.labels or []) or zero_weight):
         return "list"
     return "grid"
 
@@ -391,7 +393,8 @@ def read_vasprun(
         kp = read_kpoints(kp_path)
         first = _band_part(run)
         labels = _labels_dict(kp, kp_path, first if kpoints_path_kind(kp) == "list" else 0)
-        parts.append((run, first, labels, line_sizes(kp, len(run.kpoints) - first)))
+        sizes = line_sizes(kp, len(run.kpoints) - first)
+        parts.append((run, first, labels, sizes, kp.comment or ""))
 
     source = str(paths[0]) if len(paths) == 1 else str(paths[0].parent.parent)
     if material_id is None:
@@ -404,7 +407,7 @@ def read_vasprun(
 
 
 def _join_runs(
-    parts: list[tuple[_Run, int, dict[str, np.ndarray], list[int] | None]],
+    parts: list[tuple[_Run, int, dict[str, np.ndarray], list[int] | None, str]],
     efermi: float | None,
     material_id: str,
     source: str,
@@ -422,9 +425,9 @@ def _join_runs(
     kpts = np.concatenate([run.kpoints[first:] for run, first, *_ in parts])
     energies = np.concatenate([run.energies[:, first:, :nbands] for run, first, *_ in parts], 1)
     labels: dict[str, np.ndarray] = {}
-    for _, _, lab, _ in parts:
-        labels.update(lab)
-    part_sizes = [sizes for *_, sizes in parts]
+    for part in parts:
+        labels.update(part[2])
+    part_sizes = [p[3] for p in parts]
     sizes = None if None in part_sizes else [n for p in part_sizes for n in p]
 
     efermi_source = "given"
@@ -454,6 +457,11 @@ def _join_runs(
     )
     if len(parts) > 1:
         meta["split_runs"] = [str(run.path) for run, *_ in parts]
+    if not labels:
+        comment = parts[0][4]
+        return _assemble_unlabelled(
+            kpts, energies, efermi, first_run.structure, comment, material_id, source, meta
+        )
     return _assemble(
         kpts, energies, efermi, first_run.structure, labels, material_id, source, meta, sizes=sizes
     )
@@ -628,6 +636,18 @@ def read_eigenval(
         "efermi_source": efermi_source,
         "hybrid": hybrid,
     }
+    if not labels:
+        return _assemble_unlabelled(
+            eig.kpoints[first:],
+            eig.energies[:, first:, :],
+            efermi,
+            structure,
+            kp.comment or "",
+            material_id or file_material_id(path),
+            str(path),
+            meta,
+            lattice,
+        )
     return _assemble(
         eig.kpoints[first:],
         eig.energies[:, first:, :],
@@ -826,23 +846,52 @@ def read_outcar(
             meta,
             lattice=lattice,
         )
-    labels, how = path_labels(path_k, structure, kp.comment if kp is not None else "")
-    meta["labels_source"] = how
+    return _assemble_unlabelled(
+        path_k,
+        eig.energies[:, first:],
+        efermi,
+        structure,
+        kp.comment if kp is not None else "",
+        material_id or file_material_id(path),
+        str(path),
+        meta,
+        lattice,
+    )
+
+
+def _assemble_unlabelled(
+    kpts: np.ndarray,
+    energies: np.ndarray,
+    efermi: float,
+    structure: Any,
+    comment: str,
+    material_id: str,
+    source: str,
+    metadata: dict[str, Any],
+    lattice: np.ndarray | None = None,
+) -> BandStructure:
+    """The band structure of a path whose KPOINTS names no point: labels from the route its
+    comment names, else from the coordinates (``path_labels``)."""
+    if structure is None:
+        raise ReadError(source, "the path has no labels and no structure to infer them from")
+    lattice = structure.lattice.matrix if lattice is None else np.asarray(lattice, np.float64)
+    meta = dict(metadata)
+    labels, meta["labels_source"] = path_labels(kpts, structure, comment)
     reciprocal = 2 * np.pi * np.linalg.inv(lattice).T
     try:
-        distances, segments = path_geometry(path_k @ reciprocal, labels)
+        distances, segments = path_geometry(kpts @ reciprocal, labels)
     except BandprintError as exc:
-        raise ReadError(path, str(exc)) from None
+        raise ReadError(source, str(exc)) from None
     return BandStructure(
-        material_id=material_id or file_material_id(path),
-        energies=eig.energies[:, first:],
+        material_id=material_id,
+        energies=energies,
         efermi=efermi,
         distances=distances,
         segments=segments,
-        kpoints=path_k,
+        kpoints=kpts,
         reciprocal_lattice=reciprocal,
-        formula=meta.pop("formula"),
-        source=str(path),
+        formula=meta.pop("formula", None),
+        source=source,
         source_format=meta.pop("source_format"),
         structure=structure,
         metadata=meta,
