@@ -122,3 +122,18 @@ def test_c2db_2d_path_cell_keeps_in_plane_distances(real_dir, row):
     k = bs.kpoints[:, :2] @ rec2
     length = np.sum(np.linalg.norm(np.diff(k, axis=0), axis=1)[np.diff(bs.distances) > 0])
     assert bs.distances[-1] == pytest.approx(length)
+
+
+def test_ingest_with_and_without_spin_orbit(real_dir, tmp_path):
+    from bandprint.ingest import ingest
+    from bandprint.store import Workspace
+
+    row = real_dir / C2DB_ROW
+    ingest([row], tmp_path / "ws", workers=1, progress=False, soc=True)
+    stored = Workspace(tmp_path / "ws").get("Be4-09dd42ad034e")
+    assert stored.nbands == 48 and stored.metadata["spin_orbit"] is True
+    # the option is part of what was read: without it the row is read again
+    report = ingest([row], tmp_path / "ws", workers=1, progress=False)
+    assert report.n_skipped_unchanged == 0
+    stored = Workspace(tmp_path / "ws").get("Be4-09dd42ad034e")
+    assert stored.nbands == 24 and stored.metadata["spin_orbit"] is False

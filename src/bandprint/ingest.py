@@ -233,10 +233,14 @@ def _chunk_size(n: int, workers: int) -> int:
     return max(1, min(MAX_CHUNK, -(-n // (workers * 8))))
 
 
-def _with_efermi(source: Source, efermi: float | None) -> Source:
-    if efermi is None:
+def _with_options(source: Source, efermi: float | None, soc: bool) -> Source:
+    options = dict(source.options)
+    if efermi is not None:
+        options["efermi"] = float(efermi)
+    if soc:
+        options["soc"] = True
+    if options == source.options:
         return source
-    options = {**source.options, "efermi": float(efermi)}
     return Source(source.format, source.paths, source.material_id, source.metadata, options)
 
 
@@ -248,11 +252,13 @@ def ingest(
     progress: bool = True,
     efermi: float | None = None,
     shard_size: int = SHARD_SIZE,
+    soc: bool = False,
 ) -> IngestReport:
     """Read every band structure under ``paths`` into ``workspace`` (created if needed).
 
     ``workers`` processes parse in parallel (default: all CPUs; 1 parses in this process).
     ``efermi`` overrides the Fermi level for sources that do not carry one (VASP EIGENVAL).
+    ``soc`` reads C2DB's band structures with spin–orbit coupling instead of without.
     With ``strict`` an ``IngestFailed`` is raised after the run if any source failed (what
     was readable is stored all the same). Returns an ``IngestReport``.
     """
@@ -277,7 +283,7 @@ def ingest(
             failures.append((-1, path, reason))
 
     sources = [
-        _with_efermi(s, efermi)
+        _with_options(s, efermi, soc)
         for s in discover_sources(paths, on_skip=on_skip)
         if not inside_workspace(s.paths[0])
     ]
@@ -292,6 +298,8 @@ def ingest(
             continue
         if efermi is not None:
             fingerprint += f";efermi={float(efermi)!r}"
+        if soc:
+            fingerprint += ";soc"
         if stored.get(source.key) == fingerprint:
             report.n_skipped_unchanged += 1
         else:
