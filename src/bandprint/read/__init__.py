@@ -25,6 +25,7 @@ from bandprint.bandstructure import BandStructure
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read import (
     ase_json,
+    bandprint_json,
     castep,
     espresso,
     fhi_aims,
@@ -95,6 +96,10 @@ def _read_pymatgen(source: Source) -> list[BandStructure]:
     )
 
 
+def _read_bandprint(source: Source) -> list[BandStructure]:
+    return [bandprint_json.read_bandprint_json(source.paths[0], source.material_id)]
+
+
 def _read_c2db(source: Source) -> list[BandStructure]:
     soc = bool(source.options.get("soc", False))
     return [ase_json.read_c2db(source.paths[0], material_id=source.material_id, soc=soc)]
@@ -107,6 +112,12 @@ def _read_ase(source: Source) -> list[BandStructure]:
 
 #: Formats tried in order on every file that no folder-level rule claimed.
 FILE_FORMATS: list[FileFormat] = [
+    # bandprint's own files first: they also hold "kpoints" and "efermi", like pymatgen's
+    FileFormat(
+        bandprint_json.FORMAT,
+        lambda p, h: bandprint_json.looks_like_bandprint(h),
+        _read_bandprint,
+    ),
     FileFormat(ase_json.FORMAT_C2DB, lambda p, h: ase_json.looks_like_c2db(h), _read_c2db),
     FileFormat(ase_json.FORMAT_ASE, lambda p, h: ase_json.looks_like_ase(h), _read_ase),
     FileFormat(pymatgen_json.FORMAT, _sniff_pymatgen, _read_pymatgen),
