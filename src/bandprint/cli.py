@@ -83,6 +83,7 @@ def main() -> None:
 @click.option("--workers", type=int, default=None, help="Parallel readers [default: CPUs].")
 @click.option("--strict", is_flag=True, help="Exit 1 if any file fails.")
 @click.option("--efermi", type=float, default=None, help="Fermi level (eV) where files lack one.")
+@click.option("--soc", is_flag=True, help="C2DB: the band structures with spin-orbit coupling.")
 @click.option(
     "--shard-size",
     type=click.IntRange(min=1),
@@ -98,6 +99,7 @@ def ingest(
     workers: int | None,
     strict: bool,
     efermi: float | None,
+    soc: bool,
     shard_size: int,
     quiet: bool,
 ) -> None:
@@ -113,6 +115,7 @@ def ingest(
         progress=not quiet,
         efermi=efermi,
         shard_size=shard_size,
+        soc=soc,
     )
     click.echo(report.summary())
     sys.exit(report.exit_code(strict))
