@@ -35,6 +35,7 @@ centred lattice, given without atoms, is classified as the simple lattice it loo
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from dataclasses import dataclass, replace
@@ -136,16 +137,11 @@ def vacuum_gaps(structure: Structure) -> np.ndarray:
     (``V / |a_j × a_k|``) is the thickness of empty space a slab leaves along that vector.
     """
     lat = np.asarray(structure.lattice.matrix, dtype=np.float64)
-    frac = np.mod(np.asarray(structure.frac_coords, dtype=np.float64), 1.0)
-    volume = abs(float(np.linalg.det(lat)))
-    gaps = np.zeros(3)
-    for i in range(3):
-        j, k = (i + 1) % 3, (i + 2) % 3
-        spacing = volume / float(np.linalg.norm(np.cross(lat[j], lat[k])))
-        x = np.sort(frac[:, i])
-        widest = float(np.max(np.diff(np.concatenate([x, [x[0] + 1.0]]))))
-        gaps[i] = widest * spacing
-    return gaps
+    frac = np.sort(np.mod(np.asarray(structure.frac_coords, dtype=np.float64), 1.0), axis=0)
+    # V / |a_j × a_k| = 1 / |row i of (A⁻¹)ᵀ|
+    spacing = 1.0 / np.linalg.norm(np.linalg.inv(lat), axis=0)
+    wrapped = np.concatenate([frac, frac[:1] + 1.0])
+    return np.diff(wrapped, axis=0).max(axis=0) * spacing
 
 
 def vacuum_axis(structure: Structure, threshold: float = VACUUM_GAP) -> int | None:
@@ -296,17 +292,21 @@ class KPathSpec:
         f = np.asarray(frac_k, dtype=np.float64).reshape(3)
         if self.is_2d and self.axis is not None and abs(f[self.axis]) > tol:
             return []
+        names, table = self._table
         std = self.to_standard @ f
-        exact, images = [], []
-        for name, p in self.points.items():
-            for found, cand in ((exact, std[None, :]), (images, self.ops @ std)):
-                d = cand - p
-                d -= np.rint(d)
-                if self.is_2d:
-                    d[:, 2] = 0.0
-                if (np.abs(d).max(axis=1) < tol).any():
-                    found.append(name)
-        return exact + [n for n in images if n not in exact]
+        cand = np.concatenate([std[None, :], self.ops @ std])  # itself, then its images
+        d = cand[:, None, :] - table[None, :, :]
+        d -= np.rint(d)
+        if self.is_2d:
+            d[..., 2] = 0.0
+        hit = np.abs(d).max(axis=2) < tol
+        exact = [names[i] for i in np.flatnonzero(hit[0])]
+        return exact + [names[i] for i in np.flatnonzero(hit.any(axis=0)) if names[i] not in exact]
+
+    @functools.cached_property
+    def _table(self) -> tuple[list[str], np.ndarray]:
+        names = list(self.points)
+        return names, np.array([self.points[n] for n in names]).reshape(-1, 3)
 
     def is_point(self, frac_k: Any, label: str, tol: float = K_TOLERANCE) -> bool:
         """Whether ``frac_k`` is an image of the special point ``label`` (normalised)."""
@@ -347,7 +347,7 @@ def kpath_spec(
         axis = found if axis is None else axis
     if two_d:
         _, axis = _cell_and_axis(direct, axis)
-        return _spec_2d(_key(direct), axis)
+        return _spec_2d(direct, axis)
     if structure is not None:
         return _spec_bulk_structure(structure)
     return _spec_bulk(_key(direct))
@@ -358,58 +358,68 @@ def _key(matrix: np.ndarray) -> tuple[float, ...]:
     return tuple(np.round(np.asarray(matrix, dtype=np.float64).ravel(), 8).tolist())
 
 
-@lru_cache(maxsize=4096)
-def _spec_2d(key: tuple[float, ...], axis: int) -> KPathSpec:
-    from ase.cell import Cell
-
-    direct = np.array(key).reshape(3, 3)
+def _spec_2d(direct: np.ndarray, axis: int) -> KPathSpec:
     i, j = _in_plane_axes(axis)
     u = _reduce_2d(direct[i], direct[j])
     a, b = u @ np.array([direct[i], direct[j]])
-    normal = np.cross(a, b)
-    normal *= 20.0 / np.linalg.norm(normal)
-    cell = Cell(np.array([a, b, normal]))
+    aa = float(a @ a)
+    # Points and symmetry depend on the cell's shape only: cells that differ in size or
+    # orientation share one computation (1e-7 of the metric moves points far less than
+    # K_TOLERANCE).
+    shape = _spec_2d_shape(round(float(b @ b) / aa, 7), round(float(a @ b) / aa, 7))
+    to_std = np.zeros((3, 3))
+    # Reciprocal coordinates transform like the direct basis: f_std = U f (in-plane).
+    to_std[:2, [i, j]] = u
+    to_std[2, axis] = 1.0
+    return replace(shape, axis=axis, to_standard=to_std)
+
+
+@lru_cache(maxsize=4096)
+def _spec_2d_shape(bb: float, ab: float) -> KPathSpec:
+    """The spec of the reduced in-plane cell a = (1, 0), b with b·b = ``bb``, a·b = ``ab``."""
+    from ase.cell import Cell
+
+    a = np.array([1.0, 0.0, 0.0])
+    b = np.array([ab, np.sqrt(max(bb - ab * ab, 0.0)), 0.0])
+    cell = Cell(np.array([a, b, [0.0, 0.0, 20.0]]))
     lattice_type = lattice_type_2d(cell.array, axis=2)
     # ASE names the points of its own identification; it agrees with ours within tolerance.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bandpath = cell.bandpath(npoints=0, pbc=[True, True, False], eps=LATTICE_TOLERANCE)
+        ase_name = cell.get_bravais_lattice(pbc=[True, True, False], eps=LATTICE_TOLERANCE).name
     points = {
         normalize_label(k): np.asarray(v, dtype=np.float64)
         for k, v in bandpath.special_points.items()
     }
-    ase_type = _ASE_2D.get(
-        cell.get_bravais_lattice(pbc=[True, True, False], eps=LATTICE_TOLERANCE).name
-    )
-    if ase_type is not None and ase_type != lattice_type:
-        lattice_type = ase_type
-    to_std = np.zeros((3, 3))
-    # Reciprocal coordinates transform like the direct basis: f_std = U f (in-plane).
-    to_std[:2, [i, j]] = u
-    to_std[2, axis] = 1.0
+    lattice_type = _ASE_2D.get(ase_name, lattice_type)
     return KPathSpec(
         lattice_type=lattice_type,
         is_2d=True,
-        axis=axis,
-        to_standard=to_std,
+        axis=2,
+        to_standard=np.eye(3),
         points=points,
         path=[list(p) for p in PATHS_2D[lattice_type]],
-        ops=_ops_2d(np.array([a[:], b[:]])),
+        ops=_ops_2d(np.array([a, b])),
     )
+
+
+#: Every integer 2×2 matrix with entries −2..2 (candidates for a 2-D lattice's point group).
+_INT_2X2 = np.array(np.meshgrid(*[np.arange(-2, 3)] * 4, indexing="ij")).reshape(4, -1).T
 
 
 def _ops_2d(basis: np.ndarray) -> np.ndarray:
     """The 2-D lattice's point group as 3×3 integer matrices acting on (f1, f2, f_out)."""
     g = basis @ basis.T
-    tol = LATTICE_TOLERANCE * g[0, 0]
-    ops = []
-    for entries in np.ndindex(5, 5, 5, 5):
-        s = np.array(entries).reshape(2, 2) - 2
-        if abs(round(np.linalg.det(s))) == 1 and np.abs(s @ g @ s.T - g).max() < tol:
-            op = np.eye(3)
-            op[:2, :2] = s
-            ops.append(op)
-    return np.array(ops)
+    s = _INT_2X2.reshape(-1, 2, 2).astype(np.float64)
+    det = s[:, 0, 0] * s[:, 1, 1] - s[:, 0, 1] * s[:, 1, 0]
+    metric = np.einsum("nij,jk,nlk->nil", s, g, s)
+    keep = (np.abs(np.abs(det) - 1) < 0.5) & (
+        np.abs(metric - g).max(axis=(1, 2)) < LATTICE_TOLERANCE * g[0, 0]
+    )
+    ops = np.repeat(np.eye(3)[None], int(keep.sum()), axis=0)
+    ops[:, :2, :2] = s[keep]
+    return ops
 
 
 @lru_cache(maxsize=4096)
@@ -508,12 +518,63 @@ def spec_of(bs: BandStructure, axis: int | None) -> KPathSpec | None:
     a reciprocal lattice or when its symmetry cannot be analysed."""
     if bs.reciprocal_lattice is None:
         return None
+    if axis is None:
+        fast = _standard_setting_spec(bs)
+        if fast is not None:
+            return fast
     try:
         if axis is not None:
             return kpath_spec(bs.reciprocal_lattice, two_d=True, axis=axis)
         return kpath_spec(bs.reciprocal_lattice, structure=bs.structure, two_d=False)
     except (BandprintError, ValueError, np.linalg.LinAlgError):
         return None
+
+
+#: Setyawan–Curtarolo lattices whose special points have fixed fractional coordinates in the
+#: standard primitive cell (the others' depend on the cell's parameters).
+_FIXED_SC = ("cubic", "fcc", "bcc", "tet", "orc", "hex")
+
+
+@lru_cache(maxsize=1)
+def _fixed_sc_paths() -> dict[str, tuple[dict[str, np.ndarray], list[list[str]]]]:
+    from types import SimpleNamespace
+
+    from pymatgen.symmetry.kpath import KPathSetyawanCurtarolo
+
+    out = {}
+    for method in _FIXED_SC:
+        holder = SimpleNamespace()
+        kp = getattr(KPathSetyawanCurtarolo, method)(holder)
+        points = {normalize_label(k): np.asarray(v, np.float64) for k, v in kp["kpoints"].items()}
+        out[holder.name] = (points, [[normalize_label(x) for x in p] for p in kp["path"]])
+    return out
+
+
+def _standard_setting_spec(bs: BandStructure) -> KPathSpec | None:
+    """The spec without symmetry analysis, for a path in a standard setting: every segment end
+    labelled, and each label's point at the coordinates Setyawan–Curtarolo give it (up to
+    reciprocal-lattice translations) in one of the ``_FIXED_SC`` lattices, as Materials
+    Project's files are. ``None`` otherwise (the full analysis decides)."""
+    if bs.kpoints is None:
+        return None
+    ends = []
+    for seg in bs.segments:
+        for idx, lab in ((seg.start, seg.start_label), (seg.stop - 1, seg.end_label)):
+            name = normalize_label(lab)
+            if not name:
+                return None
+            ends.append((name, bs.kpoints[idx]))
+    for lattice_type, (points, path) in _fixed_sc_paths().items():
+        ok = True
+        for name, k in ends:
+            p = points.get(name)
+            d = None if p is None else k - p
+            if d is None or np.abs(d - np.rint(d)).max() >= K_TOLERANCE:
+                ok = False
+                break
+        if ok:
+            return KPathSpec(lattice_type, False, None, np.eye(3), points, path, np.eye(3)[None])
+    return None
 
 
 def _end_names(spec: KPathSpec, k: np.ndarray | None, label: str) -> list[str]:
