@@ -114,7 +114,11 @@ def cases(real_dir: Path, data_dir: Path) -> dict[str, Case]:
         "structure.json",
     )
     c2db_row = orjson.dumps({k: row[k] for k in keep})
+    ceo = real_dir / "exciting" / "CeO"
+    exciting = {n: (ceo / n).read_bytes() for n in ("bandstructure.xml", "input.xml", "info.xml")}
     return {
+        "exciting": Case(exciting, "bandstructure.xml", "exciting"),
+        "exciting input.xml": Case(exciting, "input.xml", "exciting"),
         "espresso-out": Case({"WS2.out": ws2_log}, "WS2.out", "espresso-out"),
         "espresso-xml": Case({"data-file-schema.xml": qe_xml}, "data-file-schema.xml",
                              "espresso-xml"),
@@ -230,6 +234,8 @@ CASE_EXAMPLES = {
     "ase": 40,
     "c2db": 30,
     "espresso-out": 20,
+    "exciting": 20,
+    "exciting input.xml": 20,
     "espresso-xml": 25,
     "fhi-aims band file": 30,
     "fhi-aims control.in": 20,

@@ -42,6 +42,7 @@ EXPECTED = {
     ("fhi-aims", "Ge"): (1, 280, 43, "Γ–X–W–K–Γ–L–U–W–L–K|U–X"),
     ("siesta-bands", "Fe"): (2, 131, 15, "Γ–H–N–Γ–P"),
     ("outcar", "CZTS-zero-weight"): (1, 550, 52, "Γ–X–M–Γ–Z"),
+    ("exciting", "CeO"): (1, 100, 106, "Γ–X–W–K–Γ–L–U–W–L–K"),
 }
 #: Files beside the band structures that no reader needs: sumo's header JSONs (test oracles),
 #: the CZTS run's INCAR and SIESTA's main output (it states no Fermi level).

@@ -9,7 +9,7 @@ import pytest
 
 from bandprint.errors import ReadError
 from bandprint.read import detect_file_format, read_band_structure
-from bandprint.read.siesta import BOHR
+from bandprint.read.units import BOHR
 
 
 @pytest.fixture(scope="module")

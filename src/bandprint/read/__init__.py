@@ -28,6 +28,7 @@ from bandprint.read import (
     bandprint_json,
     castep,
     espresso,
+    exciting,
     fhi_aims,
     pymatgen_json,
     siesta,
@@ -162,6 +163,12 @@ FILE_FORMATS: list[FileFormat] = [
         siesta.file_source,
     ),
     FileFormat(
+        exciting.FORMAT,
+        lambda p, h: exciting.looks_like_exciting(h),
+        exciting.read_exciting_source,
+        lambda p: exciting.folder_sources(p.parent)[0],
+    ),
+    FileFormat(
         fhi_aims.FORMAT,
         fhi_aims.looks_like_band_file,
         fhi_aims.read_fhi_aims_source,
@@ -225,6 +232,7 @@ def _twodmatpedia_sources(root: Path, on_skip: OnSkip | None) -> list[Source] | 
 FOLDER_RULES.append(_twodmatpedia_sources)
 FOLDER_RULES.append(lambda root, on_skip: vasp.vasp_folder_sources(root))
 FOLDER_RULES.append(lambda root, on_skip: fhi_aims.folder_sources(root))
+FOLDER_RULES.append(lambda root, on_skip: exciting.folder_sources(root))
 
 
 def _read_twodmatpedia(source: Source) -> list[BandStructure]:

@@ -36,11 +36,10 @@ from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import material_id_from_path, read_bytes, read_text
 from bandprint.read.labels import infer_labels
 from bandprint.read.paths import path_geometry
+from bandprint.read.units import BOHR, HARTREE
 
 FORMAT_OUT = "espresso-out"
 FORMAT_XML = "espresso-xml"
-BOHR = 0.529177210903  # Å
-HARTREE = 27.211386245988  # eV
 
 _FLOAT = r"[-+]?(?:\d+\.\d*|\.\d+)(?:[eEdD][-+]?\d+)?"
 _NUM = re.compile(r"-?\d+\.\d+|\*{3,}")

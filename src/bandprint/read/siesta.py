@@ -29,10 +29,9 @@ import numpy as np
 from bandprint.bandstructure import BandStructure, normalize_label, segments_from_labels
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import read_text
+from bandprint.read.units import BOHR
 
 FORMAT = "siesta-bands"
-#: Bohr radius in Å (CODATA 2018), SIESTA's length unit.
-BOHR = 0.529177210903
 _HEADER_INT = re.compile(rb"^\s*\d+\s+\d+\s+\d+\s*$")
 _LABEL_LINE = re.compile(r"^\s*(\S+)\s+'([^']*)'\s*$")
 
