@@ -44,6 +44,7 @@ def all_candidates():
 # -- prototypes ------------------------------------------------------------------------------
 def test_at_least_25_prototypes_and_none_of_the_reserved_materials(all_candidates):
     assert len(PROTOTYPES) >= 25
+    assert len(all_candidates) >= 1000
     protos = {c.prototype for c in all_candidates}
     assert protos == set(PROTOTYPES)
     pairs = {(c.prototype, c.formula) for c in all_candidates}

@@ -10,6 +10,9 @@ The cell's third vector is the out-of-plane axis, orthogonal to the plane, with 
 
 Some materials are reserved for independent evaluation and are never generated
 (:data:`RESERVED`); other compositions of the same prototypes are.
+
+(Over 600 lines because the substitution table, one element per line as the formatter
+writes it, is most of the file; the geometries are one function each.)
 """
 
 from __future__ import annotations
@@ -345,6 +348,8 @@ TM_CHALCOGENIDE_2H = [
     "Co",
     "Ru",
     "Os",
+    "Rh",
+    "Ir",
 ]
 TM_CHALCOGENIDE_1T = [
     "Ti",
@@ -426,6 +431,13 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
             (m, x, y)
             for m in ["V", "Cr", "Mn", "Fe", "Co", "Ni"]
             for x, y in itertools.combinations(HALOGENS, 2)
+        ]
+        + [
+            (m, x, y)
+            for m in ["Nb", "Ta", "Mo", "W", "Ge", "Mg", "Ca", "Zn", "Cd", "Pb", "Sn", "Ti", "Zr"]
+            for x, y in itertools.combinations(
+                CHALCOGENS if m in {"Nb", "Ta", "Mo", "W", "Ge"} else HALOGENS, 2
+            )
         ],
     ),
     "planar-honeycomb": (
@@ -480,6 +492,8 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
             ("Cd", "Se"),
             ("Cd", "Te"),
             ("Zn", "Te"),
+            ("Tl", "P"),
+            ("Tl", "As"),
         ],
     ),
     "III-VI-M2X2": (iii_vi, list(_pairs(["Al", "Ga", "In", "Tl"], CHALCOGENS))),
@@ -519,7 +533,7 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
     ),
     "MXene-M4X3": (
         lambda m, x: mxene(m, x, n=3),
-        list(_pairs(["Ti", "V", "Zr", "Nb", "Hf", "Ta", "Mo"], ["C", "N"])),
+        list(_pairs(["Ti", "V", "Zr", "Nb", "Hf", "Ta", "Mo", "Cr", "W"], ["C", "N"])),
     ),
     "MXene-M2XT2": (
         lambda m, x, t: mxene(m, x, t=t),
@@ -528,6 +542,14 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
                 ["Sc", "Ti", "V", "Cr", "Zr", "Nb", "Mo", "Hf", "Ta", "W", "Y"],
                 ["C", "N"],
                 ["O", "F", "Cl", "S"],
+            )
+        )
+        # the halide and chalcogenide terminations made by molten-salt etching
+        + list(
+            _pairs(
+                ["Sc", "Ti", "V", "Cr", "Zr", "Nb", "Mo", "Hf", "Ta", "W", "Y"],
+                ["C", "N"],
+                ["Br", "Se", "Te"],
             )
         ),
     ),
@@ -559,18 +581,20 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
                 ],
                 HALOGENS,
             )
-        ),
+        )
+        + list(_pairs(["Hf", "Os", "W"], HALOGENS)),
     ),
     "Nb3X8-breathing-kagome": (
         breathing_kagome,
-        list(_pairs(["Nb", "Ta", "Mo", "V", "Ti", "Zr", "Cr", "W", "Ru"], HALOGENS)),
+        list(_pairs(["Nb", "Ta", "Mo", "V", "Ti", "Zr", "Cr", "W", "Ru", "Hf", "Re"], HALOGENS)),
     ),
     "MPX3": (
         mpx3,
         list(
             _pairs(["Mn", "Fe", "Co", "Ni", "Zn", "Cd", "Mg", "V", "Pd", "Ca"], ["P"], ["S", "Se"])
         )
-        + list(_pairs(["Cr", "Mn", "V", "Fe", "In", "Bi"], ["Si", "Ge"], ["Te", "Se"])),
+        + list(_pairs(["Cr", "Mn", "V", "Fe", "In", "Bi"], ["Si", "Ge"], ["Te", "Se"]))
+        + list(_pairs(["Sn"], ["P"], ["S", "Se"])),
     ),
     "1Tprime-MX2": (
         mx2_1t_prime,
@@ -597,6 +621,8 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
             ("Ni", "P"),
             ("Pd", "As"),
             ("Pt", "As"),
+            ("Ni", "As"),
+            ("Pt", "Sb"),
         ],
     ),
     "Bi2Se3-quintuple": (
@@ -607,7 +633,8 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
         rocksalt_bilayer,
         list(_pairs(["Pb", "Sn", "Ge"], CHALCOGENS))
         + list(_pairs(["Ca", "Sr", "Ba", "Mg"], ["O", "S", "Se"]))
-        + list(_pairs(["Li", "Na", "K", "Rb", "Ag"], ["F", "Cl", "Br", "I"])),
+        + list(_pairs(["Li", "Na", "K", "Rb", "Ag"], ["F", "Cl", "Br", "I"]))
+        + list(_pairs(["Ca", "Sr", "Ba", "Mg"], ["Te"])),
     ),
     "square-octagon": (
         square_octagon,
@@ -620,6 +647,9 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
             ("Ge", "Ge"),
             ("B", "P"),
             ("Ga", "N"),
+            ("Ge", "C"),
+            ("Sn", "C"),
+            ("Al", "P"),
         ],
     ),
     "MA2Z4": (
@@ -630,7 +660,11 @@ PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
             )
         ),
     ),
-    "matlockite-MOX": (matlockite, list(_pairs(["Bi", "Y", "Sc", "Sb", "In"], ["Cl", "Br", "I"]))),
+    "matlockite-MOX": (
+        matlockite,
+        list(_pairs(["Bi", "Y", "Sc", "Sb", "In"], ["Cl", "Br", "I"]))
+        + [(m, "F") for m in ["Bi", "Y", "Sc", "Sb", "In"]],
+    ),
 }
 
 
