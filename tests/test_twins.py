@@ -231,3 +231,21 @@ def test_spin_orbit_is_recognised(originals):
     assert prepare_band_structure(doubled)[1]["spin_orbit"] is True
     # Two copies of one band draw the pixels of one.
     assert agreement(cao, doubled) == 1.0
+
+
+def test_fingerprints_drawn_another_way_are_stored_apart(originals, tmp_path):
+    from bandprint.fingerprint import load_default_fingerprinter
+    from bandprint.store import Workspace
+
+    ws = Workspace(tmp_path / "ws", create=True)
+    ws.add_band_structures([(originals[n], n, n) for n in ("CaO", "Be4")])
+    runner = CliRunner()
+    for extra in ([], ["--keep-path", "--energy-reference", "fermi"]):
+        out = runner.invoke(main, ["fingerprint", str(ws.path), "-q", *extra])
+        assert out.exit_code == 0, out.output
+    own = load_default_fingerprinter().model_id_
+    models = ws.fingerprint_models()
+    assert set(models) == {own, models[-1]} and models[-1].startswith(own + "-r")
+    stored = ws.fingerprint_model_info(models[-1])["render"]
+    assert stored["canonical_path"] is False and stored["energy_reference"] == "fermi"
+    assert ws.fingerprint_model_info(own)["render"]["energy_reference"] == "vbm"

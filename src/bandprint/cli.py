@@ -473,6 +473,7 @@ def render(
 )
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@render_options
 @user_errors
 def train(
     workspace: str,
@@ -490,8 +491,12 @@ def train(
     precision: str,
     threads: int | None,
     quiet: bool,
+    keep_path: bool,
+    energy_reference: str | None,
+    two_d: bool | None,
 ) -> None:
-    """Train the autoencoder on every material of WORKSPACE and write the model."""
+    """Train the autoencoder on every material of WORKSPACE and write the model (the render
+    flags are stored with it and used for every fingerprint it makes)."""
     from pathlib import Path
 
     import torch
@@ -509,7 +514,15 @@ def train(
             f"{out}.ckpt" if out else str(models_dir / f"training-{preset}-seed{seed}.ckpt")
         )
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
+    changes = _render_changes(keep_path, energy_reference, two_d)
+    render = None
+    if changes:
+        from bandprint.model import preset_config
+        from bandprint.render import RenderSettings
+
+        render = RenderSettings(size=preset_config(preset).input_size, **changes)
     fp = Fingerprinter(
+        render=render,
         preset=preset,
         epochs=epochs,
         batch_size=batch_size,
