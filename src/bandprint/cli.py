@@ -1335,7 +1335,7 @@ def demo(out_dir: str, n_zoo: int | None, seed: int) -> None:
     "--2d/--bulk",
     "two_d",
     default=None,
-    help="Compute as a slab / as bulk [default: a vacuum gap ≥ 7 Å makes a slab].",
+    help="Compute as a slab / as bulk [default: a vacuum gap ≥ 6 Å makes a slab].",
 )
 @click.option("--retry-failed", is_flag=True, help="Try again the materials that failed before.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

@@ -1,8 +1,9 @@
 """Structures in, ready for a band-structure calculation: CIF, POSCAR, ASE or pymatgen JSON,
 or a prototype table (JSON lines written by ``scripts/build_corpus.py``).
 
-A structure is 2-D when one lattice direction holds a vacuum gap of at least
-:data:`VACUUM_GAP_2D` Å between periodic images of the slab; that axis is found, not assumed.
+A structure is 2-D when exactly one lattice direction holds a vacuum gap of at least
+:data:`bandprint.kpath.VACUUM_GAP` Å (the rule every stage uses); that axis is found, not
+assumed.
 A 2-D cell is rebuilt with the plane in x–y, the vacuum axis along z, orthogonal to the
 plane, with at least :data:`~bandprint.compute.prototypes.VACUUM` Å of vacuum, and is
 computed with an in-plane k-mesh and the 2-D high-symmetry path of its lattice.
@@ -16,30 +17,24 @@ import numpy as np
 import orjson
 from ase import Atoms
 
+from bandprint import kpath
 from bandprint.compute.prototypes import VACUUM
 from bandprint.errors import ReadError
 
-#: Smallest empty gap (Å) along a lattice direction for a structure to count as a slab.
-VACUUM_GAP_2D = 7.0
+
+def vacuum_gaps(atoms: Atoms) -> np.ndarray:
+    """:func:`bandprint.kpath.vacuum_gaps` of ASE atoms: the widest empty gap (Å) along each
+    lattice vector."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    return kpath.vacuum_gaps(AseAtomsAdaptor.get_structure(atoms))
 
 
-def vacuum_gap(atoms: Atoms, axis: int) -> float:
-    """The widest empty gap (Å) between atomic planes along lattice direction ``axis``,
-    measured perpendicular to the other two lattice vectors, across the periodic boundary."""
-    cell = atoms.cell.array
-    normal = np.cross(cell[(axis + 1) % 3], cell[(axis + 2) % 3])
-    normal /= np.linalg.norm(normal)
-    height = abs(cell[axis] @ normal)
-    frac = np.sort(atoms.get_scaled_positions(wrap=True)[:, axis])
-    gaps = np.diff(np.concatenate([frac, frac[:1] + 1.0]))
-    return float(gaps.max() * height)
+def vacuum_axis(atoms: Atoms, threshold: float = kpath.VACUUM_GAP) -> int | None:
+    """:func:`bandprint.kpath.vacuum_axis` of ASE atoms: the slab's vacuum direction or None."""
+    from pymatgen.io.ase import AseAtomsAdaptor
 
-
-def vacuum_axis(atoms: Atoms, threshold: float = VACUUM_GAP_2D) -> int | None:
-    """The lattice direction with the widest vacuum gap if it is at least ``threshold`` Å."""
-    gaps = [vacuum_gap(atoms, i) for i in range(3)]
-    axis = int(np.argmax(gaps))
-    return axis if gaps[axis] >= threshold else None
+    return kpath.vacuum_axis(AseAtomsAdaptor.get_structure(atoms), threshold)
 
 
 def as_slab(atoms: Atoms, axis: int, vacuum: float = VACUUM) -> Atoms:
@@ -79,7 +74,10 @@ def prepare(atoms: Atoms, dimension: str = "auto") -> Atoms:
         out = atoms.copy()
         out.pbc = True
         return out
-    axis = vacuum_axis(atoms, threshold=0.0 if dimension == "2d" else VACUUM_GAP_2D)
+    if dimension == "2d":
+        axis: int | None = int(np.argmax(vacuum_gaps(atoms)))
+    else:
+        axis = vacuum_axis(atoms)
     if axis is None:
         out = atoms.copy()
         out.pbc = True
