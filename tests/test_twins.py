@@ -249,3 +249,15 @@ def test_fingerprints_drawn_another_way_are_stored_apart(originals, tmp_path):
     stored = ws.fingerprint_model_info(models[-1])["render"]
     assert stored["canonical_path"] is False and stored["energy_reference"] == "fermi"
     assert ws.fingerprint_model_info(own)["render"]["energy_reference"] == "vbm"
+
+
+def test_flat_band_analysis_leaves_out_the_unflagged_slabs_vacuum_segment(originals):
+    """Across the vacuum every band is flat: the slab twin's Γ–A segment (vacuum along a1)
+    is left out by the flat-band detectors although no reader flagged the slab."""
+    from bandprint.analyse.flatbands import analysed_band_structure
+
+    twin = twins.slab_twin(originals["kagome"])
+    kept, dropped, notes = analysed_band_structure(twin)
+    assert dropped == ["Γ–A"] and notes == []
+    assert kept.path_string == originals["kagome"].path_string
+    assert analysed_band_structure(twin, in_plane=False)[1] == []

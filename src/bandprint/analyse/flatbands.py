@@ -275,18 +275,22 @@ def analysed_band_structure(
 ) -> tuple[BandStructure, list[str], list[str]]:
     """The band structure the detectors look at: out-of-plane segments dropped for 2-D materials.
 
-    ``in_plane=None`` drops them when ``bs.metadata['is_2d']`` is true; ``True`` always (error
+    ``in_plane=None`` drops them for a slab (``kpath.slab_axis``: the reader's 2-D flag, else a
+    vacuum gap in the structure; the out-of-plane axis is the vacuum's); ``True`` always (error
     without k-points), ``False`` never. Returns ``(bs, dropped segment names, notes)``.
     """
+    from bandprint.kpath import slab_axis
+
+    axis = slab_axis(bs, "auto" if in_plane is None else "2d")
     if in_plane is None:
-        in_plane = bool((bs.metadata or {}).get("is_2d"))
+        in_plane = axis is not None
         if in_plane and bs.kpoints is None:
             return bs, [], ["2-D material without k-point coordinates: all segments kept"]
-    if not in_plane:
+    if not in_plane or axis is None:
         return bs, [], []
-    dropped = bs.out_of_plane_segments()
+    dropped = bs.out_of_plane_segments(axis)
     names = [bs.segments[i].name for i in dropped]
-    return bs.in_plane(), names, []
+    return bs.in_plane(axis), names, []
 
 
 def judged_segments(
