@@ -19,6 +19,7 @@ from bandprint.fingerprint import (
     Fingerprinter,
     default_model_path,
     fingerprint_workspace,
+    group_validation_mask,
     load_default_fingerprinter,
     random_erase,
     reconstruction_figure,
@@ -128,6 +129,53 @@ def test_resume_continues_exactly(tiny_images, tmp_path):
         Fingerprinter(progress=False).fit(tiny_images[24:], resume=tmp_path / "run.ckpt")
 
 
+def test_checkpoint_records_the_precision_used(tiny_images, tmp_path):
+    """The precision "auto" is a request; the checkpoint stores what it resolved to on this
+    machine, and a resumed run continues in that precision."""
+    from bandprint.fingerprint import autocast_dtype
+
+    used = str(autocast_dtype(torch.device("cpu"), "auto") or torch.float32)
+    used = used.removeprefix("torch.")
+    ckpt = tmp_path / "run.ckpt"
+    first = tiny(epochs=2, checkpoint=ckpt, precision="auto").fit(tiny_images[:16], stop_after=1)
+    assert first.precision_ == used
+    assert torch.load(ckpt, weights_only=True)["precision"] == used
+    resumed = Fingerprinter(progress=False, device="cpu").fit(tiny_images[:16], resume=ckpt)
+    assert resumed.precision == resumed.precision_ == used
+
+
+def test_group_validation_mask_keeps_every_material_on_one_side():
+    # 40 materials with 9 copies each (e.g. Fermi-level offsets) and 100 single images.
+    groups = [f"m{i // 9}" for i in range(9 * 40)] + [f"z{i}" for i in range(100)]
+    mask = group_validation_mask(groups, 0.1, seed=0)
+    sides: dict[str, set[bool]] = {}
+    for g, v in zip(groups, mask, strict=True):
+        sides.setdefault(g, set()).add(bool(v))
+    assert all(len(s) == 1 for s in sides.values())  # no material on both sides
+    assert sum(True in s for s in sides.values()) == 14  # round(0.1 × 140 groups)
+    np.testing.assert_array_equal(mask, group_validation_mask(groups, 0.1, seed=0))
+    assert not np.array_equal(mask, group_validation_mask(groups, 0.1, seed=1))
+    assert not group_validation_mask(groups, 0.0).any()
+    never_all = group_validation_mask(["a", "b", "b"], 0.9).tolist()
+    assert never_all in ([True, False, False], [False, True, True])
+
+
+def test_fit_validates_on_the_given_items(tiny_images, tmp_path):
+    data, val = tiny_images[:16], [0, 1, 2, 3]
+    ckpt = tmp_path / "run.ckpt"
+    fp = tiny(epochs=2, checkpoint=ckpt).fit(data, stop_after=1, val_indices=val)
+    assert (fp.n_train_, fp.n_val_) == (12, 4)
+    assert fp.history_[-1]["val_bce"] == pytest.approx(fp.score(data[val]), rel=1e-6)
+    assert torch.load(ckpt, weights_only=True)["val_indices"] == val
+    resumed = Fingerprinter(progress=False, device="cpu").fit(data, resume=ckpt)
+    assert resumed.n_val_ == 4
+    assert resumed.history_[-1]["val_bce"] == pytest.approx(resumed.score(data[val]), rel=1e-6)
+    with pytest.raises(BandprintError, match="validated on other items"):
+        Fingerprinter(progress=False).fit(data, resume=ckpt, val_indices=[5])
+    with pytest.raises(BandprintError, match="nothing to train on"):
+        tiny().fit(data, val_indices=range(16))
+
+
 def test_band_structures_are_rendered_with_the_model_settings(trained, zoo_samples):
     from_bs = trained.transform(zoo_samples[:5])
     from_images = trained.transform(render_band_images(zoo_samples[:5], RenderSettings(size=32)))
@@ -142,6 +190,57 @@ def test_transform_is_deterministic_and_batch_independent(trained, tiny_images):
     assert a.shape == (48, 8) and a.dtype == np.float32
     assert np.array_equal(a, trained.transform(tiny_images))
     np.testing.assert_allclose(a, trained.transform(tiny_images, batch_size=5), atol=1e-5)
+
+
+def test_encoding_runs_in_full_float32_and_says_so(trained, tiny_images, monkeypatch):
+    """TF32 (PyTorch's default for CUDA convolutions) and oneDNN's reduced-precision float32
+    are off while encoding, cuDNN picks deterministic algorithms, and the settings are put
+    back after; the fingerprints' metadata records the device and the precision."""
+    from bandprint.fingerprint import ENCODE_PRECISION
+
+    b = torch.backends
+    switches = {
+        "cudnn.conv": (b.cudnn.conv, "fp32_precision"),
+        "cuda.matmul": (b.cuda.matmul, "fp32_precision"),
+        "mkldnn.conv": (b.mkldnn.conv, "fp32_precision"),
+        "mkldnn.matmul": (b.mkldnn.matmul, "fp32_precision"),
+        "cudnn.deterministic": (b.cudnn, "deterministic"),
+        "cudnn.benchmark": (b.cudnn, "benchmark"),
+    }
+    state = lambda: {k: getattr(o, a) for k, (o, a) in switches.items()}  # noqa: E731
+    outside = state()
+    seen = []
+    encode = trained.model_.encode
+
+    def spy(x):
+        seen.append(state())
+        return encode(x)
+
+    monkeypatch.setattr(trained.model_, "encode", spy)
+    try:
+        # A GPU user's settings: TF32 convolutions, benchmark mode.
+        b.cudnn.conv.fp32_precision = "tf32"
+        b.cudnn.benchmark = True
+        before = state()
+        trained.transform(tiny_images[:3])
+        after = state()
+    finally:
+        for k, (o, a) in switches.items():
+            setattr(o, a, outside[k])
+    assert seen == [
+        {
+            "cudnn.conv": "ieee",
+            "cuda.matmul": "ieee",
+            "mkldnn.conv": "ieee",
+            "mkldnn.matmul": "ieee",
+            "cudnn.deterministic": True,
+            "cudnn.benchmark": False,
+        }
+    ]
+    assert after == before
+    info = trained.info()
+    assert info["encode_device"] == "cpu" and info["encode_precision"] == ENCODE_PRECISION
+    assert info["torch_version"] == torch.__version__
 
 
 def test_fingerprint_does_not_depend_on_its_batch(trained, tiny_images):
@@ -224,7 +323,10 @@ def test_fingerprint_workspace_encodes_only_new_materials(workspace, trained, zo
     expected = trained.transform(zoo_samples[:20])
     for bs, vec in zip(zoo_samples[:20], expected, strict=True):
         np.testing.assert_allclose(by_id[bs.material_id], vec, atol=1e-6)
-    assert workspace.fingerprint_model_info(trained.model_id_)["fingerprint_length"] == 8
+    stored = workspace.fingerprint_model_info(trained.model_id_)
+    assert stored["fingerprint_length"] == 8
+    assert stored["encode_device"] == "cpu" and stored["encode_devices"] == ["cpu"]
+    assert stored["encode_precision"].startswith("float32, IEEE")
     workspace.add_band_structures([(bs, bs.material_id, "x") for bs in zoo_samples[20:23]])
     again = fingerprint_workspace(workspace, trained, progress=False)
     assert again.encoded == 3 and again.already == 20

@@ -21,12 +21,13 @@ file, so encoding draws exactly as training did.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -55,6 +56,12 @@ if TYPE_CHECKING:
 FILE_FORMAT = "bandprint-fingerprinter"
 FILE_VERSION = 1
 DEFAULT_MODEL_FILE = "default-small.pt"
+
+#: How fingerprints, reconstructions and validation losses are computed, recorded with the
+#: fingerprints (``Fingerprinter.info``): float32 weights and inputs, convolutions and matrix
+#: products in IEEE float32 on every backend (cuDNN and cuBLAS without TF32, oneDNN without
+#: implicit bfloat16 or TF32) and deterministic cuDNN algorithms (``full_float32``).
+ENCODE_PRECISION = "float32, IEEE (TF32 and reduced-precision float32 off), deterministic cuDNN"
 
 #: Random-erasing noise (torchvision's ``RandomErasing`` ranges, area capped at the published
 #: ~0.3): rectangle area fraction and aspect-ratio range.
@@ -126,6 +133,20 @@ def random_erase(
     return out, hit
 
 
+def group_validation_mask(groups: Sequence[Any], val_fraction: float, seed: int = 0) -> np.ndarray:
+    """A validation mask over items that keeps every group whole: ``round(val_fraction ·
+    number of groups)`` groups (at least one when ``val_fraction`` > 0, never all), drawn
+    with ``seed``, go to validation with all their items. Give every copy of one material
+    (shifted Fermi levels, other renderings, images built from it) the same group, so that
+    validation never sees a material that training saw."""
+    keys = [repr(g) for g in groups]
+    unique = sorted(set(keys))
+    m = round(val_fraction * len(unique))
+    m = min(max(m, 1 if val_fraction > 0 else 0), len(unique) - 1)
+    chosen = {unique[i] for i in np.random.default_rng(seed).permutation(len(unique))[:m]}
+    return np.array([k in chosen for k in keys], dtype=bool)
+
+
 def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
     """An independent 63-bit seed per (run seed, epoch, purpose)."""
     return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(2, np.uint64)[0] >> 1)
@@ -171,6 +192,37 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if cpu_has_bf16() else None
+
+
+def _float32_switches() -> list[tuple[Any, str, Any]]:
+    b = torch.backends
+    return [
+        (b.cudnn.conv, "fp32_precision", "ieee"),
+        (b.cuda.matmul, "fp32_precision", "ieee"),
+        (b.mkldnn.conv, "fp32_precision", "ieee"),
+        (b.mkldnn.matmul, "fp32_precision", "ieee"),
+        (b.cudnn, "deterministic", True),
+        (b.cudnn, "benchmark", False),
+    ]
+
+
+@contextlib.contextmanager
+def full_float32() -> Iterator[None]:
+    """Within the block, float32 convolutions and matrix products run in IEEE float32 on every
+    backend, with deterministic cuDNN algorithms (``ENCODE_PRECISION``); the previous settings
+    are restored after. Why: PyTorch's CUDA default computes float32 convolutions in TF32,
+    whose rounding moves fingerprint values by about 1e-3 relative, and the p = 0.2 distance
+    magnifies small differences. (Only torch's new ``fp32_precision`` switches are used:
+    mixing them with the legacy ``allow_tf32`` flags is an error in torch.)"""
+    switches = _float32_switches()
+    saved = [getattr(obj, name) for obj, name, _ in switches]
+    try:
+        for obj, name, value in switches:
+            setattr(obj, name, value)
+        yield
+    finally:
+        for (obj, name, _), value in zip(switches, saved, strict=True):
+            setattr(obj, name, value)
 
 
 def weights_digest(state_dict: dict[str, Tensor]) -> str:
@@ -317,12 +369,16 @@ class Fingerprinter:
         resume: str | Path | None = None,
         stop_after: int | None = None,
         data_note: str | None = None,
+        val_indices: Sequence[int] | np.ndarray | None = None,
     ) -> Fingerprinter:
         """Train on band structures or 0/1 images ``[n, size, size]``.
 
         ``resume``: a checkpoint file; training continues from it with its own settings (the
         data must be the same images). ``stop_after``: train at most this many epochs in this
         call (the checkpoint lets a later call resume). ``data_note`` is stored in the model.
+        ``val_indices``: the items to validate on (e.g. ``group_validation_mask`` for data
+        holding several copies of one material); by default a seeded random ``val_fraction``
+        of them. Checkpoints keep the split, so a resumed run validates on the same items.
         """
         ckpt = _load_file(resume) if resume is not None else None
         if ckpt is not None:
@@ -348,10 +404,24 @@ class Fingerprinter:
             )
         device = pick_device(self.device)
         n = len(images)
-        perm = np.random.default_rng(train.seed).permutation(n)
-        n_val = round(train.val_fraction * n)
-        n_val = min(max(n_val, 1 if train.val_fraction > 0 else 0), n - 1)
-        train_idx, val_idx = np.sort(perm[n_val:]), np.sort(perm[:n_val])
+        stored = ckpt.get("val_indices") if ckpt is not None else None
+        if val_indices is None and stored is not None:
+            val_indices = stored
+        if val_indices is not None:
+            val_idx = np.unique(np.asarray(val_indices, dtype=np.int64))
+            if len(val_idx) and not (val_idx[0] >= 0 and val_idx[-1] < n):
+                raise BandprintError(f"validation indices must lie in 0..{n - 1}")
+            if len(val_idx) >= n:
+                raise BandprintError("the validation set leaves nothing to train on")
+            if stored is not None and val_idx.tolist() != list(stored):
+                raise BandprintError(f"{resume}: the checkpoint validated on other items")
+            train_idx = np.setdiff1d(np.arange(n), val_idx)
+            n_val = len(val_idx)
+        else:
+            perm = np.random.default_rng(train.seed).permutation(n)
+            n_val = round(train.val_fraction * n)
+            n_val = min(max(n_val, 1 if train.val_fraction > 0 else 0), n - 1)
+            train_idx, val_idx = np.sort(perm[n_val:]), np.sort(perm[:n_val])
         data = torch.from_numpy(np.ascontiguousarray(images > 0.5, dtype=np.uint8)).unsqueeze(1)
 
         with torch.random.fork_rng(devices=[]):
@@ -456,7 +526,7 @@ class Fingerprinter:
                         "optimizer": optimiser.state_dict(),
                         "scheduler": scheduler.state_dict(),
                         "scaler": scaler.state_dict(),
-                        "precision": self.precision,
+                        "val_indices": val_idx.tolist(),
                     },
                     train_seconds=spent,
                 )
@@ -473,7 +543,7 @@ class Fingerprinter:
         device = next(model.parameters()).device
         model.eval()
         total = 0.0
-        with torch.inference_mode():
+        with torch.inference_mode(), full_float32():
             for chunk in _batches(data, self._encode_batch()):
                 x = chunk.float().to(device).contiguous(memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
@@ -504,12 +574,13 @@ class Fingerprinter:
         return x.to(self._device()).contiguous(memory_format=torch.channels_last)
 
     def transform(self, X: Any, batch_size: int | None = None) -> np.ndarray:
-        """Fingerprints ``[n, d]`` float32 (flattened latent maps, channel-major)."""
+        """Fingerprints ``[n, d]`` float32 (flattened latent maps, channel-major), computed
+        as ``ENCODE_PRECISION`` says on the model's device."""
         self._check_fitted()
         self.model_.eval()
         size = batch_size or self._encode_batch()
         out = [np.zeros((0, self.config_.fingerprint_length), dtype=np.float32)]
-        with torch.inference_mode():
+        with torch.inference_mode(), full_float32():
             for chunk in _batches(self._items(X), size):
                 images = np.asarray(self.images(chunk), dtype=np.float32)
                 # The convolution kernels differ with the batch size (~1e-6 in each value), and
@@ -535,7 +606,7 @@ class Fingerprinter:
             z = z[None]
         z = z.reshape(len(z), *self.config_.latent_shape)
         self.model_.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), full_float32():
             logits = self.model_.decode(z.to(self._device()))
         return torch.sigmoid(logits.float())[:, 0].cpu().numpy()
 
@@ -544,7 +615,7 @@ class Fingerprinter:
         self._check_fitted()
         self.model_.eval()
         out = []
-        with torch.inference_mode():
+        with torch.inference_mode(), full_float32():
             for chunk in _batches(self._items(X), batch_size or self._encode_batch()):
                 logits = self.model_(self._to_input(self.images(chunk)))
                 out.append(torch.sigmoid(logits.float())[:, 0].cpu().numpy())
@@ -567,20 +638,6 @@ class Fingerprinter:
         sd = state_dict if state_dict is not None else self.model_.state_dict()
         return f"{self.config_.name}-{weights_digest(sd)[:10]}"
 
-    def use_render_settings(self, **changes: Any) -> Fingerprinter:
-        """Draw with the fitted model's render settings changed (``RenderSettings`` fields
-        other than the image size), in place. Fingerprints drawn another way are another
-        representation, so ``model_id_`` gets the new settings' key appended and they are
-        stored apart from the model's own."""
-        self._check_fitted()
-        if "size" in changes and changes["size"] != self.render_.size:
-            raise BandprintError(f"the model takes {self.render_.size}-pixel images")
-        render = replace(self.render_, **changes)
-        if render != self.render_:
-            self.render_ = render
-            self.model_id_ = f"{self._model_id()}-r{render.key[:6]}"
-        return self
-
     def info(self) -> dict[str, Any]:
         """What describes the fitted model (stored beside its fingerprints)."""
         self._check_fitted()
@@ -600,6 +657,9 @@ class Fingerprinter:
             "n_val": self.n_val_,
             "trained_on": self.trained_on_,
             "training_precision": self.precision_,
+            "encode_device": str(self._device()),
+            "encode_precision": ENCODE_PRECISION,
+            "torch_version": str(torch.__version__),
         }
 
     def _payload(self, half: bool) -> tuple[dict[str, Tensor], str]:
@@ -784,6 +844,11 @@ def fingerprint_workspace(
     todo = [m for m in ws.ids() if m not in done]
     report = FingerprintReport(model_id, already=len(done))
     info = fingerprinter.info()
+    # model.json is rewritten by each run: keep the devices of the earlier ones, so that a
+    # workspace encoded partly on a GPU and partly on a CPU says so.
+    earlier = ws.fingerprint_model_info(model_id) if done else {}
+    devices = {*earlier.get("encode_devices", []), info["encode_device"]}
+    info["encode_devices"] = sorted(devices)
     first = True
     bar = tqdm(total=len(todo), desc="fingerprints", unit="material", disable=not progress)
     for chunk in _batches(todo, batch_size):
@@ -973,12 +1038,15 @@ def traversal_figure(
 
 
 __all__ = [
+    "ENCODE_PRECISION",
     "PRESETS",
     "FingerprintReport",
     "Fingerprinter",
     "TrainSettings",
     "default_model_path",
     "fingerprint_workspace",
+    "full_float32",
+    "group_validation_mask",
     "load_default_fingerprinter",
     "load_fingerprinter",
     "random_erase",
