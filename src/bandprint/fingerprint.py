@@ -27,7 +27,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -637,6 +637,20 @@ class Fingerprinter:
     def _model_id(self, state_dict: dict[str, Tensor] | None = None) -> str:
         sd = state_dict if state_dict is not None else self.model_.state_dict()
         return f"{self.config_.name}-{weights_digest(sd)[:10]}"
+
+    def use_render_settings(self, **changes: Any) -> Fingerprinter:
+        """Draw with the fitted model's render settings changed (``RenderSettings`` fields
+        other than the image size), in place. Fingerprints drawn another way are another
+        representation, so ``model_id_`` gets the new settings' key appended and they are
+        stored apart from the model's own."""
+        self._check_fitted()
+        if "size" in changes and changes["size"] != self.render_.size:
+            raise BandprintError(f"the model takes {self.render_.size}-pixel images")
+        render = replace(self.render_, **changes)
+        if render != self.render_:
+            self.render_ = render
+            self.model_id_ = f"{self._model_id()}-r{render.key[:6]}"
+        return self
 
     def info(self) -> dict[str, Any]:
         """What describes the fitted model (stored beside its fingerprints)."""
