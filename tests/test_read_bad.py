@@ -116,7 +116,12 @@ def cases(real_dir: Path, data_dir: Path) -> dict[str, Case]:
     c2db_row = orjson.dumps({k: row[k] for k in keep})
     ceo = real_dir / "exciting" / "CeO"
     exciting = {n: (ceo / n).read_bytes() for n in ("bandstructure.xml", "input.xml", "info.xml")}
+    zno = real_dir / "questaal" / "ZnO"
+    questaal = {n: (zno / n).read_bytes() for n in ("bnds.band_calc", "syml.band_calc", "POSCAR")}
+    questaal["init.zno_sym"] = (zno / "init.zno_sym").read_bytes()
     return {
+        "questaal bnds": Case(questaal, "bnds.band_calc", "questaal-bnds"),
+        "questaal syml": Case(questaal, "syml.band_calc", "questaal-bnds"),
         "exciting": Case(exciting, "bandstructure.xml", "exciting"),
         "exciting input.xml": Case(exciting, "input.xml", "exciting"),
         "espresso-out": Case({"WS2.out": ws2_log}, "WS2.out", "espresso-out"),
@@ -235,6 +240,8 @@ CASE_EXAMPLES = {
     "c2db": 30,
     "espresso-out": 20,
     "exciting": 20,
+    "questaal bnds": 20,
+    "questaal syml": 15,
     "exciting input.xml": 20,
     "espresso-xml": 25,
     "fhi-aims band file": 30,

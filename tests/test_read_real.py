@@ -43,6 +43,8 @@ EXPECTED = {
     ("siesta-bands", "Fe"): (2, 131, 15, "Γ–H–N–Γ–P"),
     ("outcar", "CZTS-zero-weight"): (1, 550, 52, "Γ–X–M–Γ–Z"),
     ("exciting", "CeO"): (1, 100, 106, "Γ–X–W–K–Γ–L–U–W–L–K"),
+    ("questaal-bnds", "ZnO-band_calc"): (1, 496, 62, "Γ–M–K–Γ–A–L–H–A|L–M|K–H"),
+    ("questaal-bnds", "ZnO-band_calc_spin"): (2, 496, 62, "Γ–M–K–Γ–A–L–H–A|L–M|K–H"),
 }
 #: Files beside the band structures that no reader needs: sumo's header JSONs (test oracles),
 #: the CZTS run's INCAR and SIESTA's main output (it states no Fermi level).

@@ -31,6 +31,7 @@ from bandprint.read import (
     exciting,
     fhi_aims,
     pymatgen_json,
+    questaal,
     siesta,
     twodmatpedia,
     vasp,
@@ -161,6 +162,12 @@ FILE_FORMATS: list[FileFormat] = [
         lambda p, h: siesta.looks_like_siesta_bands(h),
         siesta.read_siesta_source,
         siesta.file_source,
+    ),
+    FileFormat(
+        questaal.FORMAT,
+        questaal.looks_like_bnds,
+        questaal.read_bnds_source,
+        questaal.file_source,
     ),
     FileFormat(
         exciting.FORMAT,
