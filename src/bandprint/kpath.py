@@ -550,13 +550,41 @@ def _fixed_sc_paths() -> dict[str, tuple[dict[str, np.ndarray], list[list[str]]]
     return out
 
 
+def _standard_cell_shape(lattice_type: str, direct: np.ndarray) -> bool:
+    """Whether the cell (rows, Å) has the shape of the standard primitive cell of one of the
+    ``_FIXED_SC`` lattices: equal lengths and 90° (CUB), 60° (FCC) or 109.47° (BCC) angles;
+    a = b ≠ c with 90° (TET); a < b < c with 90° (ORC); a = b, 90°, 90°, 120° (HEX)."""
+    lengths = np.linalg.norm(direct, axis=1)
+    unit = direct / lengths[:, None]
+    # angles α (b, c), β (a, c), γ (a, b), in degrees
+    cosines = [unit[1] @ unit[2], unit[0] @ unit[2], unit[0] @ unit[1]]
+    angles = np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))
+    same = np.abs(lengths / lengths[0] - 1.0) < LATTICE_TOLERANCE
+    want = {
+        "CUB": (90.0, 90.0, 90.0),
+        "FCC": (60.0, 60.0, 60.0),
+        "BCC": (109.4712206, 109.4712206, 109.4712206),
+        "TET": (90.0, 90.0, 90.0),
+        "ORC": (90.0, 90.0, 90.0),
+        "HEX": (90.0, 90.0, 120.0),
+    }[lattice_type]
+    if np.abs(angles - want).max() > 0.1:
+        return False
+    if lattice_type in ("CUB", "FCC", "BCC"):
+        return bool(same.all())
+    if lattice_type in ("TET", "HEX"):
+        return bool(same[1] and not same[2])
+    return bool(lengths[0] < lengths[1] < lengths[2])
+
+
 def _standard_setting_spec(bs: BandStructure) -> KPathSpec | None:
     """The spec without symmetry analysis, for a path in a standard setting: every segment end
     labelled, and each label's point at the coordinates Setyawan–Curtarolo give it (up to
     reciprocal-lattice translations) in one of the ``_FIXED_SC`` lattices, as Materials
     Project's files are. ``None`` otherwise (the full analysis decides)."""
-    if bs.kpoints is None:
+    if bs.kpoints is None or bs.reciprocal_lattice is None:
         return None
+    direct = 2 * np.pi * np.linalg.inv(bs.reciprocal_lattice).T
     ends = []
     for seg in bs.segments:
         for idx, lab in ((seg.start, seg.start_label), (seg.stop - 1, seg.end_label)):
@@ -565,7 +593,7 @@ def _standard_setting_spec(bs: BandStructure) -> KPathSpec | None:
                 return None
             ends.append((name, bs.kpoints[idx]))
     for lattice_type, (points, path) in _fixed_sc_paths().items():
-        ok = True
+        ok = _standard_cell_shape(lattice_type, direct)
         for name, k in ends:
             p = points.get(name)
             d = None if p is None else k - p
