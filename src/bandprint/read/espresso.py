@@ -33,7 +33,7 @@ import numpy as np
 
 from bandprint.bandstructure import BandStructure
 from bandprint.errors import BandprintError, ReadError
-from bandprint.read.files import material_id_from_path, read_bytes, read_text
+from bandprint.read.files import iter_lines, material_id_from_path, read_bytes, read_text
 from bandprint.read.labels import infer_labels
 from bandprint.read.paths import path_geometry
 from bandprint.read.units import BOHR, HARTREE
@@ -55,12 +55,14 @@ def looks_like_pw_output(head: bytes) -> bool:
 
 
 def is_bands_run(path: Path) -> bool:
-    """A pw.x output of a band-structure run (not a self-consistent one on a mesh)."""
-    try:
-        text = read_bytes(path)
-    except ReadError:
-        return False
-    return b"Band Structure Calculation" in text or b"End of band structure calculation" in text
+    """A pw.x output of a band-structure run (not a self-consistent one on a mesh). Reads up to
+    the line that says which, just after the k-point list."""
+    for line in iter_lines(path):
+        if "Band Structure Calculation" in line or "End of band structure calculation" in line:
+            return True
+        if "Self-consistent Calculation" in line or "End of self-consistent calculation" in line:
+            return False
+    return False
 
 
 def looks_like_qe_xml(head: bytes) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,20 @@ def read_bytes(path: str | Path) -> bytes:
     if not raw.strip():
         raise ReadError(path, "file is empty")
     return raw
+
+
+def iter_lines(path: str | Path) -> Iterator[str]:
+    """The file's lines, read as needed (gzip-transparent, undecodable bytes replaced): for
+    recognising a format from a large file without reading all of it. Stops quietly where the
+    file cannot be read further; readers report such files."""
+    try:
+        with open(path, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gz else open
+        with opener(path, "rt", encoding="utf-8", errors="replace") as text:
+            yield from text
+    except (OSError, EOFError, zlib.error):
+        return
 
 
 def read_text(path: str | Path) -> str:

@@ -40,7 +40,7 @@ import numpy as np
 
 from bandprint.bandstructure import BandStructure, normalize_label
 from bandprint.errors import BandprintError, ReadError
-from bandprint.read.files import material_id_from_path, read_bytes, read_text
+from bandprint.read.files import iter_lines, material_id_from_path, read_bytes, read_text
 from bandprint.read.paths import path_geometry
 from bandprint.read.pymatgen_json import band_structure_from_pymatgen_dict
 
@@ -674,9 +674,19 @@ def looks_like_outcar(head: bytes) -> bool:
 
 
 def outcar_is_band_run(path: Path) -> bool:
-    """An OUTCAR whose k-points end in zero-weight ones (a path after the SCF mesh)."""
+    """An OUTCAR whose k-points end in zero-weight ones (a path after the SCF mesh). Reads only
+    up to the end of its k-point list, near the top of the file."""
+    lines: list[str] = []
+    in_block = False
+    for line in iter_lines(path):
+        if _OUTCAR_KBLOCK in line:
+            in_block = True
+        elif in_block and len(line.split()) != 4:
+            break
+        if in_block:
+            lines.append(line)
     try:
-        parsed = _outcar_kpoints(read_text(path).splitlines(), path)
+        parsed = _outcar_kpoints(lines, path)
     except ReadError:
         return False
     return bool(parsed is not None and (parsed[1] == 0).any() and (parsed[1] > 0).any())
