@@ -97,7 +97,7 @@ def test_a_moved_hdbscan_function_is_a_one_line_error(monkeypatch):
 
 # -- the distance really used ---------------------------------------------------------------
 def test_hdbscan_default_path_ignores_p():
-    """The trap (method.md): with 98 features hdbscan's default path is Prim's on a KD-tree
+    """The trap: with 98 features hdbscan's default path is Prim's on a KD-tree
     and drops p, so "minkowski, p=0.2" is Euclidean, MST edge for MST edge."""
     X, _ = three_blobs()
     kw = dict(min_cluster_size=5, min_samples=2, gen_min_span_tree=True)

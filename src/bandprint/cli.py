@@ -1099,7 +1099,7 @@ def sweep(
 @click.option(
     "--index", "kind", type=click.Choice(["auto", "exact", "ivf"]), default="auto",
     show_default=True,
-    help="exact: brute force (71 ms of search at 1M); ivf: inverted lists, exact distances, ~1 ms.",
+    help="exact: brute force over every fingerprint; ivf: inverted lists, exact distances.",
 )  # fmt: skip
 @_FORMAT
 @user_errors

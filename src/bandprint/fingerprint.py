@@ -5,7 +5,7 @@
 ``transform`` gives the flattened latent maps (the fingerprints), ``reconstruct`` and ``decode``
 go back to pictures. Results of fitting end in ``_`` (``model_``, ``history_``, ``model_id_``).
 
-Training follows the published recipe (method.md, section 2): binary cross-entropy on logits,
+Training follows the published recipe (Pentz, Warford et al. 2025): binary cross-entropy on logits,
 random-erasing noise on half of the inputs with the clean image as target, batch size 64,
 a one-cycle schedule peaking at 1e-3 (the library default rate; AdamW with weight decay 0.01,
 as fastai's ``fit_one_cycle`` does), a seeded random train/validation split. Everything random
@@ -178,8 +178,8 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
     """The training autocast dtype: ``None`` for float32.
 
     ``"auto"``: on CUDA bfloat16 where supported, else float16 (with a gradient scaler); on a
-    CPU with native bfloat16 (measured 3-4× faster for the small preset on this project's
-    AVX512-BF16 machine), bfloat16; otherwise float32. ``"float32"`` forces full precision.
+    CPU with native bfloat16, bfloat16; otherwise float32. ``"float32"`` forces full
+    precision.
     """
     if precision == "float32":
         return None

@@ -1,4 +1,5 @@
-"""The convolutional autoencoder behind the fingerprints (method.md, section 2), in plain torch.
+"""The convolutional autoencoder behind the fingerprints (Pentz, Warford et al., Commun. Phys.
+2025), in plain torch.
 
 Encoder: the convolutional part of ResNet18 (He et al. 2016; the layout of torchvision's
 ``resnet18`` without its pooling and classifier head): a 7×7 stride-2 stem with batch norm and

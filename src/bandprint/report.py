@@ -321,7 +321,7 @@ def band_thumbnail(bs: BandStructure, size: int = THUMBNAIL_SIZE) -> np.ndarray:
 
 
 def thumbnail_png(bs: BandStructure, size: int = THUMBNAIL_SIZE) -> bytes:
-    """``band_thumbnail`` as PNG bytes (a 5-colour palette PNG, typically 1–3 kB)."""
+    """``band_thumbnail`` as PNG bytes (a 5-colour palette PNG)."""
     from PIL import Image
 
     im = Image.fromarray(band_thumbnail(bs, size), mode="P")

@@ -33,8 +33,8 @@ Why Parquet shards queried with DuckDB (and not SQLite, HDF5 or one big file):
   gives a ``BandStructure`` equal to the original.
 * **Fingerprints** are ``material_id`` + the vector as raw little-endian float32 bytes (one
   ``fixed_size_binary`` value per row, uncompressed): Parquet decodes that as one copy, where
-  a list column costs a repetition level per value (a million 98-value fingerprints read in
-  0.6 s against 3.5 s). Engines read it as ``np.frombuffer(value, "<f4")``.
+  a list column costs a repetition level per value. Engines read it as
+  ``np.frombuffer(value, "<f4")``.
 * **Fast random access.** Shards are written in small row groups; the id → (shard, row
   group) map is built from the id column alone and cached per shard (shards never change),
   so ``get`` reads one small row group. Engines that filter on ``material_id`` use the
@@ -271,9 +271,9 @@ def _now() -> datetime:
 
 
 def _write_bands_parquet(table: pa.Table, path: Path) -> None:
-    # Measured on 1000 realistic materials: zstd level 1 over byte-stream-split floats is
-    # 3-6x faster to write than default zstd with dictionary pages, and 20 % smaller; the
-    # dictionary is kept only for strings that repeat. zstd is readable by every engine.
+    # zstd level 1 over byte-stream-split floats wrote faster and smaller than default zstd
+    # with dictionary pages on realistic materials; the dictionary is kept only for strings
+    # that repeat. zstd is readable by every engine.
     pq.write_table(
         table,
         path,
@@ -780,8 +780,8 @@ class Workspace:
         if not ids:
             return
         # Each vector as one fixed-size binary value of raw float32: Parquet decodes that as a
-        # copy, where a list column costs a level per value (at a million fingerprints: 0.6 s
-        # against 3.5 s to read); float noise does not compress, so nothing is lost.
+        # copy, where a list column costs a level per value; float noise does not compress, so
+        # nothing is lost.
         raw = np.ascontiguousarray(vectors, dtype="<f4")
         table = pa.table(
             {

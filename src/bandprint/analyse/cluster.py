@@ -1,4 +1,5 @@
-"""HDBSCAN of fingerprints with the Minkowski p distance really applied (method.md, section 3).
+"""HDBSCAN of fingerprints with the Minkowski p distance really applied (Pentz, Warford et al.
+2025: min cluster size 5, min samples 2, p = 0.2).
 
 The trap. ``hdbscan.HDBSCAN(metric="minkowski", p=0.2)`` clusters 98-value fingerprints with
 Euclidean distance. With the default ``algorithm="best"`` and more than 60 features,
@@ -25,25 +26,24 @@ metric ``Σ|xᵢ − yᵢ|^p`` (for p ≤ 1 a true metric, no ``1/p`` root), and
 Minkowski form ``(Σ|xᵢ − yᵢ|^p)^(1/p)``; only λ = 1/d, and so cluster stability and the
 excess-of-mass selection, depend on the choice. By default (``root=True``) λ uses the
 Minkowski form, the distance the paper names, and this reproduces ``hdbscan``'s generic path
-exactly (tested). ``root=False`` uses the metric form. Measured on 2,000 zoo fingerprints of
-two independent draws (BENCHMARKS.md, with the cap below): the Minkowski form selected 45 and
-31 clusters with 79.5 % and 82.1 % unclassified, NMI 0.48 and 0.46 (the paper: 50 clusters,
-78 % of 2,127 unclassified); the metric form's λ, compressed into a narrow range, selected 44
-and 24 clusters, NMI 0.47 and 0.26: on the second draw its excess-of-mass selection fell
-apart, hence the root by default.
+exactly (tested). ``root=False`` uses the metric form, whose λ are compressed into a narrow
+range: on one of two zoo draws its excess-of-mass selection fell apart where the Minkowski
+form's did not (``bench/bench_cluster_quality.py``, figures in BENCHMARKS.md), hence the root
+by default.
 
 No giant clusters. Excess of mass compares a cluster's stability with the sum of its
 children's, and on fingerprints, where most points are a diffuse bulk, the bulk itself can
-win: on one of two 2,000-sample zoo draws it selected a single cluster of 91 % of the samples
-plus one small one (the other draw: 45 clusters). So, by default, no cluster may hold more
-than half of all points (``max_cluster_fraction`` = 0.5, hdbscan's ``max_cluster_size``):
-EOM then looks inside the bulk, giving 31 clusters on that draw and leaving the other one
-unchanged. ``max_cluster_fraction=1`` is plain hdbscan.
+win: on one of two zoo draws it selected a single cluster holding nearly every sample
+(BENCHMARKS.md). So, by default, no cluster may hold more than half of all points
+(``max_cluster_fraction`` = 0.5, hdbscan's ``max_cluster_size``): EOM then looks inside the
+bulk, and the other draw's clusters stay unchanged. ``max_cluster_fraction=1`` is plain hdbscan.
 
 Strategies for steps 1-3 (``strategy=``):
 
 * ``matrix`` (``auto`` up to ``MATRIX_LIMIT`` = 20 000 points): the full n×n float32 distance
-  matrix (1.6 GB at 20 000), core distances and Prim's MST from it. Exact.
+  matrix (n² · 4 bytes: 1.6 GB at 20 000) plus row blocks of at most
+  ``search.ROW_BLOCK_BYTES`` for the selections over it; core distances and Prim's MST from
+  it. Exact.
 * ``exact``: exact brute-force k-NN for the core distances, then Prim's algorithm computing
   distances on the fly (O(n·d) memory, O(n²·d) time). Exact at any n, if you can wait.
 * ``knn`` (``auto`` above 20 000): a k-NN graph from k-means inverted lists scanned with the
@@ -95,7 +95,7 @@ MAX_CLUSTER_FRACTION = 0.5
 KNN_GRAPH_K = 16
 #: Fraction of points (those in the sparsest regions) whose k-NN lists the ``knn`` strategy
 #: recomputes exhaustively, up to ``REFINE_LIMIT`` points; above, the fraction shrinks so the
-#: cost (fraction · n² · d, ~7 min on 2 cores at the limit) stays that of the limit.
+#: cost (fraction · n² · d) stays that of the limit.
 REFINE_FRACTION = 0.3
 REFINE_LIMIT = 150_000
 
@@ -165,10 +165,10 @@ def _prim_streaming(X, core, mode, p):  # type: ignore[no-untyped-def]
     """Prim's MST of mutual reachability computing each distance once, on the fly.
 
     Serial on purpose: a parallel loop per Prim step (n steps of ~n/2 distances) spent more
-    on thread synchronisation than on distances (5,000 points: 25 s on two threads of this
-    machine, under 1 s serial). Each step first lists the points whose best edge could still
-    improve (max of the two core distances below it; this skips ~40 % of the distances), then
-    computes their distances in a tight loop (which vectorises), then updates."""
+    on thread synchronisation than on distances. Each step first lists the points whose best
+    edge could still improve (max of the two core distances below it, which skips part of the
+    distances), then computes their distances in a tight loop (which vectorises), then
+    updates."""
     n = X.shape[0]
     remaining = np.arange(1, n)
     best = np.full(n, np.inf, dtype=np.float32)

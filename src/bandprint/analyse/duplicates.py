@@ -1,8 +1,8 @@
 """Candidate duplicate entries: materials whose fingerprints are far closer than usual.
 
 A database that holds the same material twice (two entries differing by a small distortion,
-method.md section 4) shows it as a pair of fingerprints much closer to each other than
-materials usually are to their nearest neighbour. So the threshold is calibrated on the
+as the elf paper lists for 2DMatPedia) shows it as a pair of fingerprints much closer to each
+other than materials usually are to their nearest neighbour. So the threshold is calibrated on the
 distribution of nearest-neighbour (NN) distances, in log space (scale-free):
 
     threshold = exp(median(log d_NN) − K · 1.4826 · MAD(log d_NN)),   K = ``DEFAULT_K`` = 5
@@ -14,13 +14,11 @@ those.
 
 The distance is Euclidean by default (``DEFAULT_P`` = 2), not the clustering's p = 0.2: a
 near-copy moves every fingerprint value a little, and Σ|Δ|^0.2 counts each small move heavily
-(|0.01|^0.2 = 0.4 against 1 for a full unit), so under p = 0.2 planted duplicates sit at
-0.31-1.01 of the typical NN distance and cannot be told from distinct neighbours, while under
-L2 most sit below 0.35 of it. Measured on 2,000 zoo samples with 40 planted near-copies
-(``zoo.near_duplicate``) and 40 perturbed-parameter twins (``zoo.perturbed_twin``;
-``bench/bench_cluster_quality.py``, BENCHMARKS.md): precision/recall 0.90/0.76 with L2 and
-K = 5 against 0.87/0.25 with p = 0.2 on zoo seed 1, where K was chosen, and 0.88/0.71 against
-1.00/0.18 on the held-out seed 2.
+(|0.01|^0.2 = 0.4 against 1 for a full unit), so under p = 0.2 planted duplicates sit about
+as close as distinct nearest neighbours, while under L2 most sit well below. K and the
+Euclidean default were chosen on zoo samples with planted near-copies (``zoo.near_duplicate``)
+and perturbed-parameter twins (``zoo.perturbed_twin``) of one seed and checked on another
+(``bench/bench_cluster_quality.py``; the figures are in BENCHMARKS.md).
 """
 
 from __future__ import annotations

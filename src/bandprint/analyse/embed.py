@@ -1,4 +1,5 @@
-"""The fingerprint map: UMAP (or t-SNE) to 2-D, and DBSCAN groups on it (method.md, section 3).
+"""The fingerprint map: UMAP (or t-SNE) to 2-D, and DBSCAN groups on it (Pentz, Warford et al.
+2025: UMAP with 10 neighbours, min_dist 0.1; DBSCAN of min size 5 on the map).
 
 The map uses the same ℓp neighbour graph as the clustering. ``umap.UMAP(metric="minkowski",
 metric_kwds={"p": 0.2})`` does honour p (``umap/distances.py`` ``minkowski`` and

@@ -1,7 +1,7 @@
 """Flat bands from pictures: a small CNN on the strip × segment blocks of a band image.
 
-This is the flat-band genome's detector (Bhattacharya et al., npj Comput. Mater. 9, 101 (2023);
-docs/method.md, section 5): the picture of the bands is cut into 0.5 eV strips and along the
+This is the flat-band genome's detector (Bhattacharya et al., npj Comput. Mater. 9, 101
+(2023)): the picture of the bands is cut into 0.5 eV strips and along the
 k-path segments, and a supervised CNN says of each block whether it holds a flat band. It needs
 no eigenvalues, so band-structure figures (a PNG from a paper, a database thumbnail) can be
 screened too, given where the image's energy window and segment boundaries lie.

@@ -1,7 +1,7 @@
 """Flat bands: detection from eigenvalues, flatness per material, and a query over a workspace.
 
-The scheme is the flat-band genome's (Bhattacharya et al., npj Comput. Mater. 9, 101 (2023);
-docs/method.md, section 5). The energy window around E_F is cut into 0.5 eV strips, numbered
+The scheme is the flat-band genome's (Bhattacharya et al., npj Comput. Mater. 9, 101 (2023)).
+The energy window around E_F is cut into 0.5 eV strips, numbered
 from the top as published (over ±1 eV: 1 = +0.5…+1, 2 = 0…+0.5, 3 = −0.5…0, 4 = −1…−0.5 eV),
 and the k-path into its segments. Each block (strip × segment) is flat or not.
 
@@ -22,8 +22,9 @@ than ``w`` at every k also contains such a level (no eigenvectors, no way to tel
 **Spin.** Each spin channel is searched on its own (a flat level is one spin's band); a block is
 flat when it is flat in either channel.
 
-**Published numbers, derived from ``flatness_scores.csv``** (5,270 rows of
-../shared/data/reference/2dmatpedia-flatband-list; checked on every row):
+**Published numbers, derived from the flat-band genome's published table**
+(``flatness_scores.csv``, 5,270 rows, MIT licence; not shipped with bandprint, and checked on
+every row when this was written):
 
 * ``binary_flatness`` is 1 exactly when ``flat_segments == segments`` (a material is flat when
   *every* segment holds a flat block), and ``horz_flat_seg`` is non-zero exactly then;
@@ -40,9 +41,9 @@ half of it, 0.2 at twice it, 0 when no level lies in the strip), so both give co
 **Default threshold 0.1 eV.** A fifth of a 0.5 eV strip, so a flat level cannot wander across
 its strip; 2.8 px in the published 224 px ±4 eV image, about the smallest tilt a picture shows;
 the order of the widths usually called flat (tens of meV up to ~0.1 eV); the zoo's own
-``FLAT_BANDWIDTH``; and in the middle of the zoo's perturbation scale (flatness-lifting terms of
-1–30 % of the hopping: perturbed kagome, Lieb and dice samples have formerly flat bands 0.03 to
-0.75 eV wide, 5th to 95th percentile, median 0.17 eV), so the zoo has cases on both sides.
+``FLAT_BANDWIDTH``; and inside the range the zoo's perturbations (flatness-lifting terms of
+1–30 % of the hopping) give formerly flat bands of kagome, Lieb and dice samples, so the zoo has
+cases on both sides.
 
 **What can be judged.** Flatness is a property along a k-path, so a band structure without a
 labelled high-symmetry path (every k-point unlabelled, path ``?–?``: a k-point grid such as the
@@ -54,7 +55,7 @@ more) and is left out with a note; a path with no segment left is not analysed e
 detectors use the same rule (``judged_segments``).
 
 **2-D materials.** A slab computed along a bulk path has out-of-plane segments where nothing
-disperses (method.md, section 1): every band would be flat there. With ``in_plane=None`` (auto)
+disperses: every band would be flat there. With ``in_plane=None`` (auto)
 such segments are dropped whenever the material's metadata says ``is_2d``.
 """
 

@@ -10,8 +10,7 @@ rooted one (``p = 2`` is Euclidean). ``root=True`` gives the Minkowski form for 
 
 Arithmetic is float32, accumulated in float32 (relative error ~1e-6 over 98 values). The
 power ``t^0.2`` is a fifth root computed by three Newton steps from a bit-level first guess
-(relative error ≤ 2e-7, about float32 rounding); it vectorises, unlike ``libm``'s ``powf``,
-and is ~4× faster (0.84 ns per coordinate pair on this 2-core machine versus 3.5 ns).
+(relative error ≤ 2e-7, about float32 rounding); it vectorises, unlike ``libm``'s ``powf``.
 
 The index (``SimilarityIndex``). ``exact``: brute force over every fingerprint with the true
 metric (parallel, O(n·d) per query). ``ivf``: k-means inverted lists (faiss k-means, as in
@@ -52,7 +51,7 @@ P_DEFAULT = 0.2
 
 # Fast-math flags without "nnan"/"ninf": log(0) = -inf must stay well defined. Kernels also
 # use error_model="numpy": Python's model checks every division for zero, which stops LLVM
-# from vectorising the inner loop (serial kernels ran 10x slower with it).
+# from vectorising the inner loop.
 _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 # Power kernels, selected by an integer so one compiled kernel serves every p (LLVM unswitches
@@ -523,10 +522,10 @@ IndexKind = Literal["auto", "exact", "ivf"]
 
 #: Up to this many fingerprints ``auto`` builds no inverted lists at all.
 EXACT_INDEX_LIMIT = 100_000
-#: Up to this many queries at once an index searches exhaustively whatever its kind: exact
-#: search of one query is 71 ms at 1M fingerprints on this machine (recall 1), fast enough
-#: for ``bandprint similar``; the inverted lists pay off for batches (e.g. every material's
-#: neighbours for the report: 1.4 ms a query at nprobe 64).
+#: Up to this many queries at once an index searches exhaustively whatever its kind (recall
+#: 1; fast enough for ``bandprint similar`` at a million fingerprints); the inverted lists pay
+#: off for batches, e.g. every material's neighbours for the report (latencies and recall in
+#: BENCHMARKS.md).
 EXACT_QUERY_LIMIT = 8
 #: Cells probed per query by the ``ivf`` index (recall and latency in BENCHMARKS.md).
 DEFAULT_NPROBE = 64
@@ -736,7 +735,7 @@ def workspace_index(
         raise BandprintError(f"{ws.path}: no fingerprints of model {model}")
     if few_queries and kind == "auto":
         # Exhaustive search answers these whatever is saved, so neither a saved index nor the
-        # digest that finds one (1.3 s to hash a million fingerprints) is needed.
+        # digest that finds one (seconds to hash a million fingerprints) is needed.
         return SimilarityIndex.build(ids, X, p=p, kind="exact", digest=""), model
     folder = index_folder(ws, model, p)
     digest = fingerprints_digest(ids, X)

@@ -1,10 +1,11 @@
-"""Structure fingerprints versus the electronic map (method.md, section 4; the "18 of 45").
+"""Structure fingerprints versus the electronic map (Pentz, Warford et al. 2025: of 45 structure
+clusters, 18 formed localised groups in the electronic map).
 
 Structure fingerprint: matminer's ``SiteStatsFingerprint(CrystalNNFingerprint.from_preset(
 "ops"), stats=("mean", "std_dev", "minimum", "maximum"))``: 61 CrystalNN site features
 (coordination-number weights and local-order parameters), summarised over the sites by four
 statistics, = 244 values (the paper's 244; checked in ``tests/test_structure.py``). CrystalNN
-takes ~0.05-1 s per structure, so it runs in worker processes and its results are cached in
+is slow per structure, so it runs in worker processes and its results are cached in
 the workspace table ``structure_fingerprints`` keyed by a hash of each structure; a structure
 CrystalNN cannot handle gets NaNs and is reported, not fatal.
 
@@ -13,17 +14,17 @@ Euclidean distance (the values are bounded order parameters and weights, so no f
 argument applies; ``p=`` changes it), min cluster size 5, min samples 2 as for the electronic
 fingerprints.
 
-Localised. A structure cluster is *localised in the electronic map* when its members lie
-closer together on the map than random sets of materials do: its spread (mean distance of the
-members from their median point on the UMAP plane) is below the 5th percentile of the spreads of
+Localised. A structure cluster is *localised in the electronic map* when its members lie closer
+together on the map than random sets of materials do: its spread (mean distance of the members
+from their median point on the UMAP plane) is below the 5th percentile of the spreads of
 ``N_RANDOM`` = 1000 random sets of the same size drawn from all mapped materials (a one-sided
-permutation test, seeded). One test per structure cluster means many tests (83 on a 2,000
-sample zoo), so the p-values are adjusted for the false-discovery rate (Benjamini-Hochberg) and
-a cluster is localised when its adjusted ``q_value`` is below 5 %: of those called localised,
-about 5 % or fewer are expected to be chance. This is scale-free (no map units), fair to
-clusters of different sizes, and says "localised" only when chance would rarely do as well.
-Reported beside it: the spread relative to the map's robust diagonal, and the fraction of
-members in their most common electronic cluster and map group.
+permutation test, seeded). One test per structure cluster means many tests, so the p-values are
+adjusted for the false-discovery rate (Benjamini-Hochberg) and a cluster is localised when its
+adjusted ``q_value`` is below 5 %: of those called localised, about 5 % or fewer are expected
+to be chance. This is scale-free (no map units), fair to clusters of different sizes, and says
+"localised" only when chance would rarely do as well. Reported beside it: the spread relative
+to the map's robust diagonal, and the fraction of members in their most common electronic
+cluster and map group.
 """
 
 from __future__ import annotations
