@@ -43,7 +43,9 @@ def fingerprints(n: int, dups: int, twins: int, seed: int, model: str | None, ca
     fp = load_fingerprinter(model)
     if cache is not None and cache.is_file():
         z = np.load(cache, allow_pickle=False)
-        if str(z["model"]) == fp.model_id_ and len(z["family"]) == n + dups + twins:
+        # A cache of another seed or model, or without its seed, is not these samples.
+        same_seed = "seed" in z.files and int(z["seed"]) == seed
+        if same_seed and str(z["model"]) == fp.model_id_ and len(z["family"]) == n + dups + twins:
             print(f"fingerprints from {cache}")
             return z["X"], list(z["family"]), list(z["ids"]), list(z["formula"]), fp.model_id_
     t0 = time.perf_counter()
@@ -61,7 +63,7 @@ def fingerprints(n: int, dups: int, twins: int, seed: int, model: str | None, ca
     ids = [b.material_id for b in all_bs]
     formula = [b.formula or "" for b in all_bs]
     if cache is not None:
-        np.savez(cache, X=X, family=family, ids=ids, formula=formula, model=fp.model_id_)
+        np.savez(cache, X=X, family=family, ids=ids, formula=formula, model=fp.model_id_, seed=seed)
     return X, family, ids, formula, fp.model_id_
 
 
