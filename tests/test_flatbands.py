@@ -369,7 +369,8 @@ def test_real_line_mode_samples_keep_their_results(real_dir) -> None:
         "NiO": (0, 0, False, []),
     }
     got = {}
-    for bs in read_band_structures(real_dir):
+    recorded = ["pymatgen-json", "matminer-json", "vasp/OsO2", "vasp/Cs2SnI6-split", "castep"]
+    for bs in read_band_structures(*(real_dir / x for x in recorded)):
         r = detect_flat_bands(bs)
         got[bs.material_id] = (r.n_segments, r.n_flat_segments, r.is_flat, r.strips)
         assert r.plane_flat is False

@@ -97,8 +97,8 @@ def test_two_spin_channels(tmp_path, ge_dir, ge):
         read_band_structure(folder)
 
 
-def test_fe_sample_lacks_spin_up_and_says_so(real_dir):
-    folder = real_dir / "fhi-aims" / "Fe-spin"
+def test_fe_sample_lacks_spin_up_and_says_so(data_dir):
+    folder = data_dir / "real-incomplete" / "fhi-aims" / "Fe-spin"
     (src,) = discover_sources([folder])
     assert src.format == "fhi-aims" and len(src.paths) == 4  # 3 band files, main output
     with pytest.raises(ReadError) as err:
