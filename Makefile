@@ -16,7 +16,7 @@ $(BIN)/python:
 # pins what the suite last passed with, so a new release upstream cannot turn CI red overnight.
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e ".[test,compute]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[test,compute,ray]"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -67,6 +67,29 @@ def _render_changes(
     return changes
 
 
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--engine local|ray`` and ``--address`` (see ``bandprint.distributed``)."""
+    func = click.option(
+        "--address",
+        default=None,
+        help="With --engine ray: the cluster to join (HOST:PORT of its head, or 'auto' for the "
+        "one started here by 'ray start') [default: start a local one].",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="local: processes on this machine; ray: tasks on a Ray cluster "
+        "(pip install 'bandprint[ray]').",
+    )(func)
+
+
+def _check_engine(engine: str, address: str | None) -> None:
+    if address is not None and engine != "ray":
+        raise BandprintError("--address needs --engine ray")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bandprint")
 def main() -> None:
@@ -92,6 +115,7 @@ def main() -> None:
     help="Materials per stored shard (a killed ingest keeps every finished shard).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@engine_options
 @user_errors
 def ingest(
     sources: tuple[str, ...],
@@ -102,12 +126,18 @@ def ingest(
     soc: bool,
     shard_size: int,
     quiet: bool,
+    engine: str,
+    address: str | None,
 ) -> None:
-    """Read band structures from SOURCES (files or folders) into the workspace."""
+    """Read band structures from SOURCES (files or folders) into the workspace.
+
+    With --engine ray the files are parsed on a Ray cluster (every node must see SOURCES and
+    the workspace at the same paths); the workspace is written exactly as without it."""
     from bandprint.ingest import ingest as run_ingest
 
     if workers is not None and workers < 1:
         raise BandprintError(f"--workers must be at least 1, got {workers}")
+    _check_engine(engine, address)
     report = run_ingest(
         list(sources),
         workspace,
@@ -116,6 +146,8 @@ def ingest(
         efermi=efermi,
         shard_size=shard_size,
         soc=soc,
+        engine=engine,
+        address=address,
     )
     click.echo(report.summary())
     sys.exit(report.exit_code(strict))
@@ -566,9 +598,15 @@ def train(
 )
 @click.option("--all", "redo", is_flag=True, help="Re-encode materials already encoded.")
 @click.option("--batch-size", type=click.IntRange(1), default=512, show_default=True)
-@click.option("--device", default="auto", show_default=True)
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="With --engine ray: ignored, each encoder uses a GPU where the cluster has GPUs.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @render_options
+@engine_options
 @user_errors
 def fingerprint(
     workspace: str,
@@ -580,20 +618,32 @@ def fingerprint(
     keep_path: bool,
     energy_reference: str | None,
     two_d: bool | None,
+    engine: str,
+    address: str | None,
 ) -> None:
     """Encode every material of WORKSPACE not yet encoded by the model.
 
     The render flags change how materials are drawn; such fingerprints are stored apart, under
-    the model id with the settings' key appended."""
+    the model id with the settings' key appended. With --engine ray, encoder actors on a Ray
+    cluster do the rendering and encoding; the fingerprints stored are the same."""
     from bandprint.fingerprint import fingerprint_workspace, load_fingerprinter
     from bandprint.store import Workspace
 
+    _check_engine(engine, address)
     ws = Workspace(workspace)
-    fp = load_fingerprinter(model, device=device)
+    fp = load_fingerprinter(model, device="cpu" if engine == "ray" else device)
     changes = _render_changes(keep_path, energy_reference, two_d)
     if changes:
         fp.use_render_settings(**changes)
-    report = fingerprint_workspace(ws, fp, redo=redo, batch_size=batch_size, progress=not quiet)
+    if engine == "ray":
+        from bandprint.distributed import fingerprint_workspace_ray, ray_session
+
+        with ray_session(address):
+            report = fingerprint_workspace_ray(
+                ws, fp, redo=redo, batch_size=batch_size, progress=not quiet
+            )
+    else:
+        report = fingerprint_workspace(ws, fp, redo=redo, batch_size=batch_size, progress=not quiet)
     click.echo(report.summary())
 
 

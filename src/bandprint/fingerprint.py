@@ -839,6 +839,30 @@ def _render_batch(
     return ids, images, skipped
 
 
+def encoding_plan(
+    ws: Workspace, fingerprinter: Fingerprinter, redo: bool, device: str | None = None
+) -> tuple[list[str], set[str], FingerprintReport, dict[str, Any]]:
+    """What an encoding run of ``ws`` has to do: ``(todo, done, report, info)``: the ids to
+    encode in storage order, the ids already encoded by this model (none with ``redo``), the
+    report to fill and the model info to store with the fingerprints. ``device`` is where the
+    encoding runs, when not on the fingerprinter's own device (another machine's)."""
+    fingerprinter._check_fitted()
+    model_id = fingerprinter.model_id_
+    done: set[str] = set()
+    if not redo and model_id in ws.fingerprint_models():
+        done = set(ws.read_fingerprints(model_id)[0])
+    todo = [m for m in ws.ids() if m not in done]
+    info = fingerprinter.info()
+    if device is not None:
+        info["encode_device"] = device
+    # model.json is rewritten by each run: keep the devices of the earlier ones, so that a
+    # workspace encoded partly on a GPU and partly on a CPU says so.
+    earlier = ws.fingerprint_model_info(model_id) if done else {}
+    devices = {*earlier.get("encode_devices", []), info["encode_device"]}
+    info["encode_devices"] = sorted(devices)
+    return todo, done, FingerprintReport(model_id, already=len(done)), info
+
+
 def fingerprint_workspace(
     ws: Workspace,
     fingerprinter: Fingerprinter,
@@ -850,19 +874,8 @@ def fingerprint_workspace(
     ``redo``) and store them with ``ws.write_fingerprints`` under the model's id."""
     from tqdm.auto import tqdm
 
-    fingerprinter._check_fitted()
-    model_id = fingerprinter.model_id_
-    done: set[str] = set()
-    if not redo and model_id in ws.fingerprint_models():
-        done = set(ws.read_fingerprints(model_id)[0])
-    todo = [m for m in ws.ids() if m not in done]
-    report = FingerprintReport(model_id, already=len(done))
-    info = fingerprinter.info()
-    # model.json is rewritten by each run: keep the devices of the earlier ones, so that a
-    # workspace encoded partly on a GPU and partly on a CPU says so.
-    earlier = ws.fingerprint_model_info(model_id) if done else {}
-    devices = {*earlier.get("encode_devices", []), info["encode_device"]}
-    info["encode_devices"] = sorted(devices)
+    todo, done, report, info = encoding_plan(ws, fingerprinter, redo)
+    model_id = report.model_id
     first = True
     bar = tqdm(total=len(todo), desc="fingerprints", unit="material", disable=not progress)
     for chunk in _batches(todo, batch_size):

@@ -253,16 +253,27 @@ def ingest(
     efermi: float | None = None,
     shard_size: int = SHARD_SIZE,
     soc: bool = False,
+    engine: str = "local",
+    address: str | None = None,
 ) -> IngestReport:
     """Read every band structure under ``paths`` into ``workspace`` (created if needed).
 
     ``workers`` processes parse in parallel (default: all CPUs; 1 parses in this process).
+    ``engine="ray"`` parses in Ray tasks instead (``bandprint.distributed``), on the cluster at
+    ``address``, else on a new local one; ``workers`` then defaults to the cluster's CPUs. The
+    workspace is written by this process either way, identically.
     ``efermi`` overrides the Fermi level for sources that do not carry one (VASP EIGENVAL).
     ``soc`` reads C2DB's band structures with spin–orbit coupling instead of without.
     With ``strict`` an ``IngestFailed`` is raised after the run if any source failed (what
     was readable is stored all the same). Returns an ``IngestReport``.
     """
     started = time.perf_counter()
+    if engine not in ("local", "ray"):
+        raise BandprintError(f"unknown engine {engine!r}: choose local or ray")
+    if engine == "ray":
+        from bandprint.distributed import import_ray
+
+        import_ray()  # a missing Ray is a one-line error before any work
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=True)
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -309,6 +320,12 @@ def ingest(
     writer.items = {item[0]: item for item in todo}
     writer.stored = ws.material_sources() if todo else {}
     ingested_at = datetime.now(UTC)
+    if engine == "ray" and todo:
+        try:
+            _ingest_on_ray(todo, ingested_at, writer, failures, workers, progress, address)
+        finally:
+            _record_failures(ws, report, failures, started)
+        return _checked(report, strict)
     workers = max(1, int(workers or os.cpu_count() or 1))
     # One source of each format is read here first: that imports what its reader needs
     # (pymatgen and friends, ~1 s) once, before the workers fork, not once in every worker.
@@ -320,16 +337,7 @@ def ingest(
     rest = [item for item in todo if item[0] not in warm_ids]
     chunk = _chunk_size(len(rest), workers)
     chunks = [rest[i : i + chunk] for i in range(0, len(rest), chunk)]
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=len(todo),
-        unit="file",
-        desc="ingest",
-        file=sys.stderr,
-        disable=not progress or not todo,
-        dynamic_ncols=True,
-    )
+    bar = _progress_bar(len(todo), progress)
     try:
         if warm_up:
             _collect(_parse_chunk(warm_up, ingested_at), writer, failures)
@@ -344,13 +352,60 @@ def ingest(
         # Whatever was parsed is stored, even when interrupted (Ctrl-C) part-way.
         bar.close()
         writer.flush()
-        failures.sort(key=lambda f: f[0])
-        report.failures = [(p, r) for _, p, r in failures]
-        _write_errors_csv(ws, report.failures)
-        report.seconds = time.perf_counter() - started
+        _record_failures(ws, report, failures, started)
+    return _checked(report, strict)
+
+
+def _record_failures(
+    ws: Workspace, report: IngestReport, failures: list[tuple[int, str, str]], started: float
+) -> None:
+    failures.sort(key=lambda f: f[0])
+    report.failures = [(p, r) for _, p, r in failures]
+    _write_errors_csv(ws, report.failures)
+    report.seconds = time.perf_counter() - started
+
+
+def _checked(report: IngestReport, strict: bool) -> IngestReport:
     if strict and report.failures:
         raise IngestFailed(report)
     return report
+
+
+def _progress_bar(total: int, progress: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="file",
+        desc="ingest",
+        file=sys.stderr,
+        disable=not progress or not total,
+        dynamic_ncols=True,
+    )
+
+
+def _ingest_on_ray(
+    todo: list[_WorkItem],
+    ingested_at: datetime,
+    writer: _ShardWriter,
+    failures: list[tuple[int, str, str]],
+    workers: int | None,
+    progress: bool,
+    address: str | None,
+) -> None:
+    # No warm-up read here: Ray workers are not forked from this process.
+    from bandprint.distributed import cluster_cpus, ray_session, run_parse_tasks
+
+    with ray_session(address) as ray:
+        workers = max(1, int(workers or cluster_cpus(ray)))
+        chunk = _chunk_size(len(todo), workers)
+        chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
+        bar = _progress_bar(len(todo), progress)
+        try:
+            run_parse_tasks(chunks, workers, ingested_at, writer, failures, bar)
+        finally:
+            bar.close()
+            writer.flush()
 
 
 def _collect(

@@ -1,0 +1,208 @@
+"""--engine ray: ingest and fingerprint on a real two-node Ray cluster (head and one worker node,
+both on 127.0.0.1) store exactly what one machine stores, and a worker node killed mid-run
+loses nothing stored.
+
+Without Ray these tests are skipped, except under CI (``CI`` = true, 1 or yes), where they fail:
+``make`` installs Ray (``bandprint[ray]``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bandprint.distributed import fingerprint_workspace_ray
+from bandprint.fingerprint import fingerprint_workspace, load_default_fingerprinter
+from bandprint.ingest import ingest
+from bandprint.store import Workspace
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic_2dmatpedia import write_2dmatpedia
+
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+try:
+    import ray
+    from ray.cluster_utils import Cluster
+except ImportError:
+    if IN_CI:
+        pytest.fail("CI=true but Ray is not installed (make installs it)", pytrace=False)
+    pytest.skip("Ray is not installed (pip install 'bandprint[ray]')", allow_module_level=True)
+
+REAL = Path(__file__).parent / "data" / "real"
+N_SYNTHETIC = 40
+#: Node death noticed within about a second, not the default fifteen.
+FAST_FAILURE = {"health_check_period_ms": 200, "health_check_failure_threshold": 3}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """Real VASP, Quantum ESPRESSO and pymatgen files, synthetic 2DMatPedia entries and one
+    truncated file (a failure both engines must report alike)."""
+    root = tmp_path_factory.mktemp("ray-inputs")
+    for name in ("vasp", "qe", "pymatgen-json"):
+        shutil.copytree(REAL / name, root / name)
+    write_2dmatpedia(root / "db", N_SYNTHETIC, seed=5, nbands=8, points_per_segment=10)
+    good = (REAL / "pymatgen-json" / "Cu_30_bandstructure.json").read_bytes()
+    (root / "truncated.json").write_bytes(good[: len(good) // 3])
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(inputs, tmp_path_factory) -> Path:
+    """The single-machine workspace: ingested, then fingerprinted with the shipped model."""
+    ws_path = tmp_path_factory.mktemp("ray-ref") / "ws"
+    ingest([inputs], ws_path, workers=1, progress=False, shard_size=8)
+    fingerprint_workspace(Workspace(ws_path), load_default_fingerprinter(), progress=False)
+    return ws_path
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "include_dashboard": False, "_system_config": FAST_FAILURE},
+    )
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    ray.init(address=c.address, log_to_driver=False)
+    yield c
+    ray.shutdown()
+    c.shutdown()
+
+
+def _catalog(ws: Workspace) -> pd.DataFrame:
+    return ws.catalog().sort_values("material_id").reset_index(drop=True)
+
+
+def _fingerprints(ws: Workspace) -> dict[str, bytes]:
+    ids, vectors = ws.read_fingerprints()
+    return {m: v.tobytes() for m, v in zip(ids, vectors, strict=True)}
+
+
+def _assert_same_workspace(ws: Workspace, ref: Workspace) -> None:
+    pd.testing.assert_frame_equal(_catalog(ws), _catalog(ref))
+    ids = sorted(ref.ids())
+    assert sorted(ws.ids()) == ids
+    assert list(ws.iter_band_structures(ids)) == list(ref.iter_band_structures(ids))
+    assert ws.errors_csv.read_bytes() == ref.errors_csv.read_bytes()
+
+
+def test_ray_cluster_stores_what_one_machine_stores(cluster, inputs, reference, tmp_path):
+    assert sum(n["Alive"] for n in ray.nodes()) == 2
+    assert ray.cluster_resources()["CPU"] == 2
+    ref = Workspace(reference)
+    n_stored = len(ref)
+    assert n_stored == N_SYNTHETIC + 3 + 3 + 1  # pymatgen, VASP, QE; the truncated file fails
+
+    report = ingest([inputs], tmp_path / "ws", engine="ray", progress=False, shard_size=8)
+    assert (report.n_ingested, report.n_failed) == (n_stored, 1)
+    assert report.failures[0][0].endswith("truncated.json")
+    ws = Workspace(tmp_path / "ws")
+    _assert_same_workspace(ws, ref)
+
+    # The command itself, as a user runs it: a new driver joins the running cluster.
+    cmd = [sys.executable, "-m", "bandprint", "fingerprint", str(ws.path), "-q"]
+    out = subprocess.run(
+        [*cmd, "--engine", "ray", "--address", cluster.address],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"encoded {n_stored} materials, 0 already had fingerprints" in out.stdout
+    fingerprints = _fingerprints(ws)
+    assert fingerprints == _fingerprints(ref)  # byte for byte
+    assert len(list(ws.fingerprints_dir.glob("*/*.parquet"))) > 1  # several tasks' shards
+    assert ws.fingerprint_models() == ref.fingerprint_models()
+
+    # A rerun has nothing left to do, on either stage.
+    again = ingest([inputs], ws.path, engine="ray", progress=False)
+    assert (again.n_ingested, again.n_skipped_unchanged) == (0, n_stored)
+    fp_again = fingerprint_workspace_ray(ws, load_default_fingerprinter(), progress=False)
+    assert (fp_again.encoded, fp_again.already) == (0, n_stored)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.parquet")}
+
+
+class _KillWorkerNode(threading.Thread):
+    """Kills the worker node (its raylet and worker processes, SIGKILL) as soon as ``folder``
+    holds a shard, recording the shards stored then and whether the run was still going."""
+
+    def __init__(self, cluster: Cluster, folder: Path, run_over: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.cluster, self.folder, self.run_over = cluster, folder, run_over
+        self.before: dict[str, str] = {}
+        self.mid_run = False
+
+    def run(self) -> None:
+        while not self.run_over.is_set():
+            if self.folder.is_dir() and any(self.folder.glob("*.parquet")):
+                self.before = _digests(self.folder)
+                self.mid_run = not self.run_over.is_set()
+                (node,) = self.cluster.worker_nodes
+                self.cluster.remove_node(node, allow_graceful=False)
+                return
+            time.sleep(0.005)
+
+
+def _with_worker_killed(cluster: Cluster, folder: Path, run) -> tuple[object, _KillWorkerNode]:
+    run_over = threading.Event()
+    killer = _KillWorkerNode(cluster, folder, run_over)
+    killer.start()
+    try:
+        result = run()
+    finally:
+        run_over.set()
+        killer.join()
+    return result, killer
+
+
+def test_a_worker_node_killed_mid_run_loses_nothing_and_a_rerun_completes(
+    cluster, inputs, reference, tmp_path
+):
+    ref = Workspace(reference)
+    ws_path = tmp_path / "ws"
+    first, killer = _with_worker_killed(
+        cluster,
+        ws_path / "bands",
+        # One source per task and per shard: the run is still going when the first shard lands.
+        lambda: ingest([inputs], ws_path, engine="ray", workers=64, progress=False, shard_size=1),
+    )
+    assert killer.mid_run
+    assert len(ray.nodes()) == 2 and sum(n["Alive"] for n in ray.nodes()) == 1
+    # Every shard stored before the kill is still there, unchanged.
+    after = _digests(ws_path / "bands")
+    assert {name: after.get(name) for name in killer.before} == killer.before
+    rerun = ingest([inputs], ws_path, engine="ray", progress=False)
+    assert first.n_ingested + rerun.n_ingested == len(ref)
+    ws = Workspace(ws_path)
+    _assert_same_workspace(ws, ref)
+
+    # Fingerprints: a new worker node joins; it is killed once the first shard is stored.
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    model = load_default_fingerprinter()
+    model_dir = ws.fingerprints_dir / model.model_id_
+    report, killer = _with_worker_killed(
+        cluster,
+        model_dir,
+        lambda: fingerprint_workspace_ray(ws, model, batch_size=2, progress=False),
+    )
+    assert killer.mid_run
+    after = _digests(model_dir)
+    assert {name: after.get(name) for name in killer.before} == killer.before
+    rerun = fingerprint_workspace_ray(ws, model, progress=False)
+    assert report.encoded + rerun.encoded == len(ref)
+    assert _fingerprints(ws) == _fingerprints(ref)
+    cluster.add_node(num_cpus=1)  # leave the cluster as the fixture made it
