@@ -275,7 +275,10 @@ def read_siesta_bands(
             raise BandprintError("no labelled path segment (the label list is missing)")
     except BandprintError as exc:
         raise ReadError(path, str(exc)) from None
-    meta: dict[str, Any] = {"code": "SIESTA", "efermi_source": "given" if efermi else ".bands"}
+    meta: dict[str, Any] = {
+        "code": "SIESTA",
+        "efermi_source": ".bands" if efermi is None else "given",
+    }
     reciprocal = None
     if structure is not None:
         reciprocal = 2 * np.pi * np.linalg.inv(structure.lattice.matrix).T
