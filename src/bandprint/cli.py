@@ -44,7 +44,7 @@ def render_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "--energy-reference",
         type=click.Choice(["fermi", "vbm", "midgap"]),
         default=None,
-        help="Energy drawn as 0; metals always use E_F [default: the model's, vbm].",
+        help="Energy drawn as 0; metals always use E_F [default: the model's, midgap].",
     )(func)
     return click.option(
         "--keep-path",

@@ -8,7 +8,7 @@ library, so thousands of images render per second.
 So that one material gives one picture whichever database wrote it, the band structure is first
 prepared (``prepare_band_structure``): a slab's out-of-plane segments are left out, the path is
 reordered onto its lattice's canonical path (``kpath.canonical_path``) and the reference is the
-valence-band maximum (E_F for metals) unless the settings say E_F or mid-gap.
+middle of the gap (E_F for metals) unless the settings say E_F or the valence-band maximum.
 
 Geometry (what the tests pin down):
 
@@ -72,7 +72,7 @@ class RenderSettings:
     canonical_path: bool = True
     #: The energy drawn as 0: ``"fermi"`` (E_F as the file gives it), ``"vbm"`` (the valence-
     #: band maximum) or ``"midgap"`` (the middle of the gap); metals use E_F for all three.
-    energy_reference: EnergyReference = "vbm"
+    energy_reference: EnergyReference = "midgap"
     #: ``"auto"``: a slab when the reader says so or the structure has a vacuum gap
     #: (``kpath.slab_axis``); ``"2d"`` / ``"bulk"`` force it.
     dimensionality: Dimensionality = "auto"
@@ -137,7 +137,7 @@ def render_band_image(
     line_width: int = 1,
     drop_out_of_plane: bool = True,
     canonical_path: bool = True,
-    energy_reference: EnergyReference = "vbm",
+    energy_reference: EnergyReference = "midgap",
     dimensionality: Dimensionality = "auto",
 ) -> np.ndarray:
     """The band structure as a ``size × size`` uint8 image, 1 where a band passes.
@@ -197,7 +197,7 @@ def spin_orbit_of(bs: BandStructure, tolerance: float = 1e-3) -> bool | None:
     return True if paired >= 0.9 else None
 
 
-def reference_energy(bs: BandStructure, reference: EnergyReference = "vbm") -> float:
+def reference_energy(bs: BandStructure, reference: EnergyReference = "midgap") -> float:
     """The absolute energy (eV) drawn as 0: E_F, the VBM or mid-gap; E_F for a metal."""
     if reference == "fermi":
         return bs.efermi
