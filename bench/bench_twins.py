@@ -128,10 +128,11 @@ def main() -> None:
     }
     # The previous release drew a slab as 2-D only when the reader flagged it.
     no_structure = [replace(b, structure=None) for b in originals]
-    images = {
-        name: render_all(no_structure if name == "before" else originals, st)
-        for name, st in settings.items()
-    }
+    images, seconds = {}, {}
+    for name, st in settings.items():
+        t = time.perf_counter()
+        images[name] = render_all(no_structure if name == "before" else originals, st)
+        seconds[name] = time.perf_counter() - t
     vectors = {name: fp.transform(img) for name, img in images.items()}
     print(
         f"{'kind':8} {'setting':13} {'n':>4} {'agree mean':>10} {'min':>7} {'≥99 %':>6} "
@@ -157,6 +158,11 @@ def main() -> None:
         print(
             f"originals, {name} vs before: pixel agreement mean {same.mean():.4f}, "
             f"identical images {(same == 1).mean():.2f}"
+        )
+    for name, sec in seconds.items():
+        print(
+            f"rendering the {len(originals)} originals, {name}: {sec:.1f} s "
+            f"({len(originals) / sec:.0f} images/s; first sight of every cell)"
         )
     print(f"total {time.time() - t0:.0f} s")
 
