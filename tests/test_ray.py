@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from bandprint.cli import main
 from bandprint.distributed import fingerprint_workspace_ray
 from bandprint.fingerprint import fingerprint_workspace, load_default_fingerprinter
 from bandprint.ingest import ingest
@@ -35,10 +37,11 @@ try:
 except ImportError:
     if IN_CI:
         pytest.fail("CI=true but Ray is not installed (make installs it)", pytrace=False)
-    pytest.skip("Ray is not installed (pip install 'bandprint[ray]')", allow_module_level=True)
+    ray = None
+needs_ray = pytest.mark.skipif(ray is None, reason="Ray is not installed (bandprint[ray])")
 
 REAL = Path(__file__).parent / "data" / "real"
-N_SYNTHETIC = 40
+N_SYNTHETIC = 24
 #: Node death noticed within about a second, not the default fifteen.
 FAST_FAILURE = {"health_check_period_ms": 200, "health_check_failure_threshold": 3}
 
@@ -96,6 +99,25 @@ def _assert_same_workspace(ws: Workspace, ref: Workspace) -> None:
     assert ws.errors_csv.read_bytes() == ref.errors_csv.read_bytes()
 
 
+def test_engine_ray_without_ray_is_one_line_saying_how_to_install(tmp_path, monkeypatch):
+    runner = CliRunner()
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as when not installed
+    src = REAL / "pymatgen-json"
+    result = runner.invoke(
+        main, ["ingest", str(src), "--into", str(tmp_path / "ws"), "-q", "--engine", "ray"]
+    )
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: --engine ray needs Ray, which is not installed: pip install 'bandprint[ray]'\n"
+    )
+    assert not (tmp_path / "ws").exists()  # nothing done before the error
+    result = runner.invoke(
+        main, ["ingest", str(src), "--into", str(tmp_path / "ws"), "--address", "auto"]
+    )
+    assert (result.exit_code, result.output) == (2, "error: --address needs --engine ray\n")
+
+
+@needs_ray
 def test_ray_cluster_stores_what_one_machine_stores(cluster, inputs, reference, tmp_path):
     assert sum(n["Alive"] for n in ray.nodes()) == 2
     assert ray.cluster_resources()["CPU"] == 2
@@ -168,6 +190,7 @@ def _with_worker_killed(cluster: Cluster, folder: Path, run) -> tuple[object, _K
     return result, killer
 
 
+@needs_ray
 def test_a_worker_node_killed_mid_run_loses_nothing_and_a_rerun_completes(
     cluster, inputs, reference, tmp_path
 ):
