@@ -291,6 +291,10 @@ def band_structure_row(
 ) -> dict[str, Any]:
     """One shard row for ``bs`` (plain Python values, ready for ``pa.Table.from_pylist``).
 
+    With a structure, the stored metadata gains ``vacuum_axis`` (``kpath.vacuum_axis``: the
+    slab's out-of-plane lattice vector, ``None`` for bulk) and ``is_2d`` follows it unless the
+    reader set it.
+
     Module-level so ingest workers can build rows (and Arrow batches) in parallel.
     """
     gap = bs.band_gap()
