@@ -52,7 +52,7 @@ def atoms_of(row: dict) -> Atoms:
     return Atoms(row["symbols"], positions=row["positions"], cell=row["cell"], pbc=row["pbc"])
 
 
-def jobs(limit: int | None, out: Path) -> Iterator[ComputeJob]:
+def jobs(limit: int | None, out: Path, only: set[str] | None = None) -> Iterator[ComputeJob]:
     import torch
 
     from bandprint.compute.relax import relax_slab, sane
@@ -63,6 +63,8 @@ def jobs(limit: int | None, out: Path) -> Iterator[ComputeJob]:
     base_settings = GPAWSettings()
     for i, cand in enumerate(candidates()[:limit]):
         mid = cand.material_id
+        if only is not None and mid not in only:
+            continue
         row = table.get(mid)
         if row is None:
             t0 = time.time()
@@ -129,6 +131,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N prototype candidates")
     ap.add_argument("--retry-failed", action="store_true")
     ap.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated material ids to compute now (with their twins)",
+    )
+    ap.add_argument(
         "--commit-every",
         type=int,
         default=0,
@@ -146,7 +153,7 @@ def main() -> None:
             commit()
 
     summary = compute_band_structures(
-        jobs(args.limit, out),
+        jobs(args.limit, out, set(args.only.split(",")) if args.only else None),
         out,
         workers=args.workers,
         retry_failed=args.retry_failed,
