@@ -136,8 +136,14 @@ def vacuum_gaps(structure: Structure) -> np.ndarray:
     unit circle; the widest gap times the spacing of the lattice planes ``(a_j, a_k)``
     (``V / |a_j × a_k|``) is the thickness of empty space a slab leaves along that vector.
     """
-    lat = np.asarray(structure.lattice.matrix, dtype=np.float64)
-    frac = np.sort(np.mod(np.asarray(structure.frac_coords, dtype=np.float64), 1.0), axis=0)
+    return cell_vacuum_gaps(structure.lattice.matrix, structure.frac_coords)
+
+
+def cell_vacuum_gaps(lattice: Any, frac_coords: Any) -> np.ndarray:
+    """``vacuum_gaps`` of a cell (rows, Å) and its sites' fractional coordinates ``[n, 3]``."""
+    lat = np.asarray(lattice, dtype=np.float64)
+    frac = np.mod(np.asarray(frac_coords, dtype=np.float64).reshape(-1, 3), 1.0)
+    frac = np.sort(frac, axis=0)
     # V / |a_j × a_k| = 1 / |row i of (A⁻¹)ᵀ|
     spacing = 1.0 / np.linalg.norm(np.linalg.inv(lat), axis=0)
     wrapped = np.concatenate([frac, frac[:1] + 1.0])
@@ -151,7 +157,16 @@ def vacuum_axis(structure: Structure, threshold: float = VACUUM_GAP) -> int | No
     Å between atomic planes (``vacuum_gaps``). Two or more such vectors (a wire, a molecule in
     a box) or none (a bulk crystal) give ``None``.
     """
-    axes = np.flatnonzero(vacuum_gaps(structure) >= threshold)
+    return _one_axis(vacuum_gaps(structure), threshold)
+
+
+def cell_vacuum_axis(lattice: Any, frac_coords: Any, threshold: float = VACUUM_GAP) -> int | None:
+    """``vacuum_axis`` of a cell (rows, Å) and its sites' fractional coordinates."""
+    return _one_axis(cell_vacuum_gaps(lattice, frac_coords), threshold)
+
+
+def _one_axis(gaps: np.ndarray, threshold: float) -> int | None:
+    axes = np.flatnonzero(gaps >= threshold)
     return int(axes[0]) if axes.size == 1 else None
 
 

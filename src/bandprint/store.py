@@ -63,7 +63,7 @@ import pyarrow.parquet as pq
 
 from bandprint.bandstructure import BandStructure, Segment
 from bandprint.errors import BandprintError
-from bandprint.kpath import vacuum_axis
+from bandprint.kpath import cell_vacuum_axis, vacuum_axis
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -291,20 +291,16 @@ def band_structure_row(
 ) -> dict[str, Any]:
     """One shard row for ``bs`` (plain Python values, ready for ``pa.Table.from_pylist``).
 
-    With a structure, the stored metadata gains ``vacuum_axis`` (``kpath.vacuum_axis``: the
-    slab's out-of-plane lattice vector, ``None`` for bulk) and ``is_2d`` follows it unless the
-    reader set it.
+    The catalogue's ``is_2d`` is the reader's flag, else whether the structure has a vacuum
+    gap (``kpath.vacuum_axis``), else unknown.
 
     Module-level so ingest workers can build rows (and Arrow batches) in parallel.
     """
     gap = bs.band_gap()
     meta = bs.metadata or {}
-    if bs.structure is not None and "vacuum_axis" not in meta:
-        # Stored so rendering, which reads no structures, still finds slabs (kpath.slab_axis).
-        meta = {**meta, "vacuum_axis": vacuum_axis(bs.structure)}
     is_2d = meta.get("is_2d")
-    if is_2d is None and "vacuum_axis" in meta:
-        is_2d = meta["vacuum_axis"] is not None
+    if is_2d is None and bs.structure is not None:
+        is_2d = vacuum_axis(bs.structure) is not None
     return {
         "material_id": bs.material_id,
         "formula": bs.formula,
@@ -391,7 +387,8 @@ def _band_structures_from_table(
         k: cols[k].to_pylist()
         for k in ("formula", "source", "source_format", "efermi", "metadata", "segments")
     }
-    structures = cols["structure"].to_pylist() if with_structure else [None] * n
+    texts = cols["structure"].to_pylist()
+    structures = texts if with_structure else [None] * n
     arrays = {k: _list_column_arrays(cols[k]) for k in _ARRAY_COLUMNS}
     for i, (nspin, nk, nb) in enumerate(shapes):
         kp = arrays["kpoints"][i]
@@ -408,8 +405,20 @@ def _band_structures_from_table(
             source=scalars["source"][i],
             source_format=scalars["source_format"][i],
             structure=_structure_from_json(structures[i]),
-            metadata=orjson.loads(scalars["metadata"][i]) if scalars["metadata"][i] else {},
+            metadata=_metadata(scalars["metadata"][i], None if with_structure else texts[i]),
         )
+
+
+def _metadata(text: str | None, structure_text: str | None) -> dict[str, Any]:
+    """A row's metadata; read without its structure, it gains the structure's
+    ``vacuum_axis`` (``kpath.cell_vacuum_axis``) so that slabs are still found
+    (``kpath.slab_axis``) without building pymatgen structures."""
+    meta = orjson.loads(text) if text else {}
+    if structure_text and "vacuum_axis" not in meta:
+        d = orjson.loads(structure_text)
+        frac = [site["abc"] for site in d["sites"]]
+        meta["vacuum_axis"] = cell_vacuum_axis(d["lattice"]["matrix"], frac)
+    return meta
 
 
 def _list_column_arrays(column: pa.ChunkedArray) -> list[np.ndarray | None]:
