@@ -1,0 +1,93 @@
+"""The committed GPAW corpus (corpus/gpaw-2d): it ingests like any database, and its PBE gaps
+agree with published PBE values for the well-known monolayers it holds."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bandprint.bandstructure import BandStructure
+from bandprint.ingest import ingest
+from bandprint.store import Workspace
+
+BANDS = Path(__file__).resolve().parents[1] / "corpus" / "gpaw-2d" / "bands"
+
+#: Published PBE band gaps (eV) of freestanding monolayers, without spin–orbit coupling.
+PUBLISHED_PBE_GAP = {
+    # Rasmussen & Thygesen, J. Phys. Chem. C 119, 13169 (2015), PBE at PBE lattice constants
+    "2H-MX2_MoS2": 1.58,
+    "2H-MX2_WS2": 1.54,
+    "2H-MX2_MoSe2": 1.32,
+    "2H-MX2_WSe2": 1.25,
+    "1T-MX2_HfS2": 1.27,
+    "1T-MX2_ZrS2": 1.10,
+    # Gonzalez & Oleynik, Phys. Rev. B 94, 125443 (2016): SnS2 monolayer, PBE
+    "1T-MX2_SnS2": 1.59,
+    # Haastrup et al., 2D Mater. 5, 042002 (2018), C2DB: h-BN, PBE
+    "planar-honeycomb_BN": 4.64,
+    # Zhuang & Hennig, Chem. Mater. 25, 3232 (2013): group-III monochalcogenides, PBE
+    "III-VI-M2X2_GaS": 2.35,
+    "III-VI-M2X2_GaSe": 1.79,
+    "III-VI-M2X2_InSe": 1.38,
+    # Qiao et al., Nat. Commun. 5, 4475 (2014): phosphorene, PBE
+    "puckered-elemental_P": 0.91,
+    # Dirac points at K without spin–orbit coupling: graphene (Castro Neto et al., Rev. Mod.
+    # Phys. 81, 109, 2009), silicene and germanene (Cahangirov et al., PRL 102, 236804, 2009)
+    "planar-honeycomb_C": 0.0,
+    "buckled-honeycomb_Si": 0.0,
+    "buckled-honeycomb_Ge": 0.0,
+}
+TOLERANCE = 0.3  # eV
+
+
+def _load(path: Path) -> BandStructure:
+    return BandStructure.from_dict(orjson.loads(gzip.decompress(path.read_bytes())))
+
+
+@pytest.mark.slow
+def test_the_corpus_ingests_with_no_error_and_keeps_its_metadata(tmp_path):
+    files = sorted(BANDS.glob("*.json.gz"))
+    report = ingest([BANDS], tmp_path / "ws", workers=2, progress=False)
+    assert report.failures == []
+    assert report.n_ingested == len(files)
+    cat = Workspace(tmp_path / "ws").catalog()
+    assert len(cat) == len(files)
+    bs = Workspace(tmp_path / "ws").get(files[0].name.removesuffix(".json.gz"))
+    for key in ("prototype", "settings", "magnetic_state", "sg_number", "gpaw_version"):
+        assert key in bs.metadata
+    assert bs.structure is not None and bs.metadata["is_2d"] is True
+
+
+def test_at_least_eight_reference_monolayers_are_in_the_corpus():
+    present = [mid for mid in PUBLISHED_PBE_GAP if (BANDS / f"{mid}.json.gz").exists()]
+    assert len(present) >= 8, present
+
+
+#: Known disagreements, with their cause; strict, so a fix shows up as a failure to update.
+KNOWN_OFF = {
+    # CHGNet's lattice is 2.7 % short along the zigzag direction (bench_lattice_constants.py):
+    # phosphorene's gap is very strain-sensitive; the published value is at the PBE lattice.
+    "puckered-elemental_P": "CHGNet lattice 2.7 % compressed along zigzag",
+}
+
+
+@pytest.mark.parametrize(
+    "material_id",
+    [
+        pytest.param(m, marks=pytest.mark.xfail(reason=KNOWN_OFF[m], strict=True))
+        if m in KNOWN_OFF
+        else m
+        for m in PUBLISHED_PBE_GAP
+    ],
+)
+def test_pbe_gap_agrees_with_the_published_value(material_id):
+    path = BANDS / f"{material_id}.json.gz"
+    if not path.exists():
+        pytest.skip(f"{material_id} is not computed yet")
+    gap = _load(path).band_gap().energy
+    assert abs(gap - PUBLISHED_PBE_GAP[material_id]) <= TOLERANCE, (
+        f"{material_id}: computed {gap:.3f} eV, published {PUBLISHED_PBE_GAP[material_id]} eV"
+    )
