@@ -12,9 +12,9 @@ Representations, each compared with Minkowski p = 0.2 (Σ|Δ|^0.2) and Euclidean
 
 * learned fingerprints of each ``--model`` (default: the shipped model),
 * raw pixels: the model's 0/1 input image average-pooled to 16 × 16,
-* eigenvalue vector: the 8 bands nearest the energy zero (4 below, 4 above the VBM for
-  insulators, around E_F for metals), each resampled at 32 evenly spaced points along the
-  path, relative to the VBM (256 values),
+* eigenvalue vector: the 8 bands nearest the energy zero the images use (mid-gap for
+  insulators, E_F for metals; 4 below, 4 above), each resampled at 32 evenly spaced points
+  along the canonical path, relative to that zero (256 values),
 * matminer's ``BandFeaturizer`` (insulators only; matminer raises on metals).
 
 Metrics:
