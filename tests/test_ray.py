@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -115,6 +116,19 @@ def test_engine_ray_without_ray_is_one_line_saying_how_to_install(tmp_path, monk
         main, ["ingest", str(src), "--into", str(tmp_path / "ws"), "--address", "auto"]
     )
     assert (result.exit_code, result.output) == (2, "error: --address needs --engine ray\n")
+
+
+@needs_ray
+def test_an_address_where_no_cluster_answers_is_one_line(tmp_path):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["ingest", str(REAL / "pymatgen-json"), "--into", str(tmp_path / "ws"), "-q"]
+    result = CliRunner().invoke(main, [*args, "--engine", "ray", "--address", f"127.0.0.1:{port}"])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: no Ray cluster answers at 127.0.0.1:{port} (")
+    assert result.output.count("\n") == 1
+    assert not (tmp_path / "ws").exists()
 
 
 @needs_ray

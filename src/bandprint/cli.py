@@ -73,7 +73,8 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "--address",
         default=None,
         help="With --engine ray: the cluster to join (HOST:PORT of its head, or 'auto' for the "
-        "one started here by 'ray start') [default: start a local one].",
+        "one started here by 'ray start') [default: $RAY_ADDRESS, else a cluster started here, "
+        "else a new local one].",
     )(func)
     return click.option(
         "--engine",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import socket
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -40,29 +41,42 @@ if TYPE_CHECKING:
     from bandprint.ingest import _ShardWriter, _WorkItem
     from bandprint.store import Workspace
 
-ENGINES = ("local", "ray")
-#: Retries of a task, and restarts of an actor, whose worker process or node died.
+#: Retries of a parse task, and resends of an encode task, whose worker process or node died.
 MAX_RETRIES = 3
 INSTALL_HINT = "pip install 'bandprint[ray]'"
+#: Seconds to wait for a cluster's head to answer at ``--address HOST:PORT``.
+CONNECT_TIMEOUT = 10
 
 
-def import_ray() -> Any:
-    """The ``ray`` module, or a one-line ``BandprintError`` saying how to install it."""
+def import_ray(address: str | None = None) -> Any:
+    """The ``ray`` module, or a one-line ``BandprintError`` saying how to install it; with a
+    ``HOST:PORT`` ``address``, also one when nothing answers there (Ray itself would retry
+    for minutes)."""
     try:
         import ray
     except ImportError:
         raise BandprintError(
             f"--engine ray needs Ray, which is not installed: {INSTALL_HINT}"
         ) from None
+    host, _, port = (address or "").rpartition(":")
+    if host and port.isdigit() and "://" not in address:
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+        except OSError as exc:
+            raise BandprintError(
+                f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+                "'ray start --head' or check the address"
+            ) from None
     return ray
 
 
 @contextlib.contextmanager
 def ray_session(address: str | None = None) -> Iterator[Any]:
     """Ray, connected: to the cluster at ``address`` (``"auto"``: the one started on this
-    machine with ``ray start``), else to a new local one stopped on exit. A session the caller
-    already opened (``ray.init``) is used as it is and left open."""
-    ray = import_ray()
+    machine with ``ray start``); without one, Ray's own choice: ``RAY_ADDRESS``, else a cluster
+    started here with ``ray start``, else a new local instance, stopped on exit. A session the
+    caller already opened (``ray.init``) is used as it is and left open."""
+    ray = import_ray(address)
     if ray.is_initialized():
         yield ray
         return
@@ -245,7 +259,6 @@ def _not_encoded(report: FingerprintReport, ids: list[str], exc: Exception, bar:
 
 
 __all__ = [
-    "ENGINES",
     "INSTALL_HINT",
     "MAX_RETRIES",
     "cluster_cpus",

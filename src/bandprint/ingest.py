@@ -273,7 +273,7 @@ def ingest(
     if engine == "ray":
         from bandprint.distributed import import_ray
 
-        import_ray()  # a missing Ray is a one-line error before any work
+        import_ray(address)  # a missing Ray or cluster is a one-line error before any work
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=True)
     if isinstance(paths, str | Path):
         paths = [paths]
