@@ -1,9 +1,10 @@
-"""Band structures as binary images: the input the autoencoder sees (method.md, section 1).
+"""Band structures as binary images: the input the autoencoder sees (the picture of Pentz,
+Warford et al., Commun. Phys. 2025, doi:10.1038/s42005-025-01936-2).
 
 The picture is the published one: energies inside a window (±4 eV) around a reference, every
 band of every spin channel, x along the k-path with its segments laid end to end, black bands on
 white, binarised to 0/1. It is drawn by a vectorised rasteriser in numpy instead of a plotting
-library, so thousands of images render per second.
+library (its speed is in BENCHMARKS.md, ``bench/bench_render.py``).
 
 So that one material gives one picture whichever database wrote it, the band structure is first
 prepared (``prepare_band_structure``): a slab's out-of-plane segments are left out, the path is
@@ -21,13 +22,11 @@ Geometry (what the tests pin down):
 * Lines run only between consecutive k-points of one segment: the two sides of a break such as
   ``X|U`` are never joined. A line that leaves the window is cut at the border, not clamped onto
   it; a band entirely outside the window draws nothing.
-* Line width: pymatgen's ``BSPlotter`` draws bands 3 pt wide on a 12 × 8 inch figure. Shrunk
-  to 224 × 224 (Lanczos) and binarised at 0.8, its bands cover 1.19–1.33× the pixels of a
-  1-px line here and 0.63–0.75× those of a 2-px line (Cu, CaO, VBr2 samples); mean vertical run
-  1.9–2.0 px against 1.4–1.6 (1 px) and 2.8–3.2 (2 px). The default ``line_width=1`` is the
-  nearer match. Wider lines are drawn across the line's minor axis (vertically for shallow
-  lines, horizontally for steep ones, the thick-Bresenham rule), so a band is ``line_width``
-  pixels thick wherever it runs.
+* Line width: ``line_width`` pixels, default 1, the nearer of 1 and 2 px to the published
+  picture (pymatgen's ``BSPlotter`` bands, 3 pt on a 12 × 8 inch figure, shrunk to 224 × 224
+  and binarised at 0.8). Wider lines are drawn across the line's minor axis (vertically for
+  shallow lines, horizontally for steep ones, the thick-Bresenham rule), so a band is
+  ``line_width`` pixels thick wherever it runs.
 """
 
 from __future__ import annotations
@@ -65,7 +64,7 @@ class RenderSettings:
     line_width: int = 1
     #: For materials flagged 2-D (``metadata["is_2d"]``) with k-point coordinates, draw only
     #: the in-plane path segments: along the vacuum direction of a slab nothing disperses and
-    #: every band would look flat (method.md, section 1, second trap).
+    #: every band would look flat (a slab computed along a bulk path, as some databases do).
     drop_out_of_plane: bool = True
     #: Reorder and reverse the path's segments onto the lattice's canonical path
     #: (``kpath.canonical_path``) so the same material walked another way draws the same.
