@@ -30,8 +30,8 @@ _EXPORTS = {
     "embed_fingerprints": "embed",
     "map_groups": "embed",
     "SimilarityIndex": "search",
-    "exact_knn": "search",
-    "pairwise_distances": "search",
+    "exact_knn": "lp",
+    "pairwise_distances": "lp",
     "similar_materials": "search",
     "localisation": "structure",
     "structure_fingerprints": "structure",
@@ -114,12 +114,8 @@ if TYPE_CHECKING:
         flatband_workspace,
         query_materials,
     )
-    from bandprint.analyse.search import (
-        SimilarityIndex,
-        exact_knn,
-        pairwise_distances,
-        similar_materials,
-    )
+    from bandprint.analyse.lp import exact_knn, pairwise_distances
+    from bandprint.analyse.search import SimilarityIndex, similar_materials
     from bandprint.analyse.structure import (
         localisation,
         structure_fingerprints,

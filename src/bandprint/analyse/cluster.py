@@ -67,19 +67,19 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from bandprint.analyse.search import (
-    _FASTMATH,
+from bandprint.analyse.lp import (
+    FASTMATH,
     P_DEFAULT,
-    _as_f32,
-    _pair,
-    _power_mode,
     approximate_knn,
+    as_f32,
     edge_distances,
     exact_knn,
     metric_name,
+    pair,
     pairwise_distances,
-    row_blocks,
+    power_mode,
 )
+from bandprint.analyse.search import row_blocks
 from bandprint.errors import BandprintError
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def _prim_dense(D, core, tie_to_smallest=False):  # type: ignore[no-untyped-def]
     return mst
 
 
-@njit(fastmath=_FASTMATH, error_model="numpy", cache=True)
+@njit(fastmath=FASTMATH, error_model="numpy", cache=True)
 def _prim_streaming(X, core, mode, p):  # type: ignore[no-untyped-def]
     """Prim's MST of mutual reachability computing each distance once, on the fly.
 
@@ -187,7 +187,7 @@ def _prim_streaming(X, core, mode, p):  # type: ignore[no-untyped-def]
                 todo[c] = j
                 c += 1
         for u in range(c):
-            dist[u] = _pair(X, current, X, todo[u], mode, p)
+            dist[u] = pair(X, current, X, todo[u], mode, p)
         for u in range(c):
             j = todo[u]
             mr = max(dist[u], cc, core[j])
@@ -550,7 +550,7 @@ def mutual_reachability_mst(
     the knn strategy, or (exact strategy) an exact one whose distances give core distances.
     Distances are in the metric form (see module doc).
     """
-    X = _as_f32(X, "fingerprints")
+    X = as_f32(X, "fingerprints")
     n = X.shape[0]
     ms = int(min(min_samples, n - 1))
     strategy = choose_strategy(n, strategy, matrix_limit) if distances is None else "matrix"
@@ -570,7 +570,7 @@ def mutual_reachability_mst(
         # The kernel works on raw sums Σ|Δ|^p; for p > 1 undo the root of the core distances
         # (same ordering), and put it back on the MST weights below.
         raw_core = core.astype(np.float32) ** np.float32(p) if p > 1 else core
-        mst = _prim_streaming(X, raw_core, _power_mode(p), np.float32(p))
+        mst = _prim_streaming(X, raw_core, power_mode(p), np.float32(p))
         if p > 1:
             mst[:, 2] = mst[:, 2] ** (1.0 / p)
     else:
@@ -606,7 +606,7 @@ def cluster_fingerprints(
     fraction of all points (hdbscan's ``max_cluster_size``; ≥ 1 for no limit), see the module
     doc.
     """
-    X = _as_f32(X, "fingerprints")
+    X = as_f32(X, "fingerprints")
     n = X.shape[0]
     _check_params(n, min_cluster_size, min_samples)
     mst, core, info = mutual_reachability_mst(
@@ -906,7 +906,7 @@ def sweep_parameters(
     ``validity_sample`` points the indices are computed on a seeded random sample of that
     many points (their labels from the full clustering).
     """
-    X = _as_f32(X, "fingerprints")
+    X = as_f32(X, "fingerprints")
     n = X.shape[0]
     sizes = sorted({int(m) for m in min_cluster_sizes})
     samples = sorted({int(m) for m in min_samples_values})
@@ -1083,7 +1083,8 @@ class ClusterRun:
         )
 
 
-def _formulas(ws: Workspace, ids: list[str]) -> list[str]:
+def catalogue_formulas(ws: Workspace, ids: list[str]) -> list[str]:
+    """The catalogue's formula of each material id, in order ("" where it has none)."""
     cat = ws.catalog()
     formula = dict(zip(cat["material_id"], cat["formula"], strict=True)) if len(cat) else {}
     return [str(formula.get(m) or "") for m in ids]
@@ -1171,7 +1172,7 @@ def cluster_workspace(
     table = pd.DataFrame(
         {
             "material_id": ids,
-            "formula": _formulas(ws, ids),
+            "formula": catalogue_formulas(ws, ids),
             "cluster": result.labels,
             "probability": result.probabilities,
             "exemplar_rank": result.exemplar_rank,

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bandprint.analyse.search import SimilarityIndex, _as_f32, metric_name
+from bandprint.analyse.lp import as_f32, metric_name
+from bandprint.analyse.search import SimilarityIndex
 from bandprint.errors import BandprintError
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def find_duplicates(
     the other's nearest material (as the index found them). ``nn_distance``: each material's
     nearest other material as the index found it (exact only for an exact index).
     """
-    X = _as_f32(X, "fingerprints")
+    X = as_f32(X, "fingerprints")
     n = len(ids)
     if n != X.shape[0]:
         raise BandprintError(f"{n} ids for {X.shape[0]} fingerprints")
@@ -203,14 +204,14 @@ def duplicates_workspace(
 ) -> DuplicateResult:
     """``find_duplicates`` on a workspace (its similarity index reused); stores the
     ``duplicates`` table."""
-    from bandprint.analyse.cluster import _formulas
+    from bandprint.analyse.cluster import catalogue_formulas
     from bandprint.analyse.search import workspace_index
 
     index, model = workspace_index(ws, model_id, p)
     result = find_duplicates(
         index.ids,
         index.vectors,
-        _formulas(ws, index.ids),
+        catalogue_formulas(ws, index.ids),
         threshold=threshold,
         k_mad=k_mad,
         same_formula_only=same_formula_only,

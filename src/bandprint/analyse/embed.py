@@ -28,13 +28,8 @@ from typing import Literal
 
 import numpy as np
 
-from bandprint.analyse.search import (
-    P_DEFAULT,
-    _as_f32,
-    approximate_knn,
-    exact_knn,
-    row_blocks,
-)
+from bandprint.analyse.lp import P_DEFAULT, approximate_knn, as_f32, exact_knn
+from bandprint.analyse.search import row_blocks
 from bandprint.errors import BandprintError
 
 #: Up to this many points the neighbour graph for the map is computed exactly.
@@ -53,7 +48,7 @@ def neighbour_graph(
     """``(indices, distances)`` of every point's k nearest (itself first), under the ℓp
     metric: exact up to ``EXACT_KNN_LIMIT`` points (or when ``exact``), else approximate
     (``search.approximate_knn``; distances always exact)."""
-    X = _as_f32(X, "fingerprints")
+    X = as_f32(X, "fingerprints")
     k = min(k, X.shape[0])
     if exact is None:
         exact = X.shape[0] <= EXACT_KNN_LIMIT
@@ -103,7 +98,7 @@ def embed_fingerprints(
     clustering used; computed here when missing. UMAP uses the first ``n_neighbors`` columns
     (UMAP counts the point itself), t-SNE the first ``3·perplexity + 2``.
     """
-    X = _as_f32(X, "fingerprints")
+    X = as_f32(X, "fingerprints")
     n = X.shape[0]
     if n < 4:
         raise BandprintError(f"need at least 4 fingerprints for a map, got {n}")
