@@ -38,29 +38,6 @@ from bandprint.analyse.lp import (
 )
 from bandprint.errors import BandprintError
 
-__all__ = [
-    "DEFAULT_NPROBE",
-    "EXACT_INDEX_LIMIT",
-    "EXACT_QUERY_LIMIT",
-    "P_DEFAULT",
-    "ROW_BLOCK_BYTES",
-    "IVFLists",
-    "SimilarityIndex",
-    "approximate_knn",
-    "default_nlist",
-    "default_nprobe",
-    "edge_distances",
-    "exact_knn",
-    "fingerprints_digest",
-    "index_folder",
-    "metric_name",
-    "pairwise_distances",
-    "rerank",
-    "row_blocks",
-    "similar_materials",
-    "workspace_index",
-]
-
 if TYPE_CHECKING:
     import pandas as pd
 
