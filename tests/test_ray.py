@@ -231,7 +231,12 @@ def test_a_worker_node_killed_mid_run_loses_nothing_and_a_rerun_completes(
     # Every shard stored before the kill is still there, unchanged.
     after = _digests(ws_path / "bands")
     assert {name: after.get(name) for name in killer.before} == killer.before
+    # Tasks on the killed node are retried on the head; any that still failed are listed, and
+    # the rerun reads exactly those (each of these sources holds one material).
+    lost = [path for path, why in first.failures if why.startswith("Ray worker failed")]
+    assert first.n_failed == len(lost) + 1  # and the truncated file
     rerun = ingest([inputs], ws_path, engine="ray", progress=False)
+    assert (rerun.n_ingested, rerun.n_failed) == (len(lost), 1)
     assert first.n_ingested + rerun.n_ingested == len(ref)
     ws = Workspace(ws_path)
     _assert_same_workspace(ws, ref)
