@@ -1,0 +1,256 @@
+"""Clustering a workspace: read its fingerprints, cluster and map them, write the
+``clusters``, ``cluster_tree`` and ``sweep`` tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from bandprint.analyse.cluster.hdbscan import (
+    MAX_CLUSTER_FRACTION,
+    ClusterResult,
+    check_params,
+    cluster_fingerprints,
+)
+from bandprint.analyse.cluster.mst import KNN_GRAPH_K, Strategy, choose_strategy, knn_graph
+from bandprint.analyse.cluster.sweep import SWEEP_RANGE, SweepResult, sweep_parameters
+from bandprint.analyse.lp import (
+    P_DEFAULT,
+    pairwise_distances,
+)
+from bandprint.errors import BandprintError
+
+if TYPE_CHECKING:
+    from bandprint.store import Workspace
+
+
+# -- workspaces ------------------------------------------------------------------------------
+
+#: Result tables written by ``cluster_workspace`` and ``sweep_workspace``.
+CLUSTERS_TABLE = "clusters"
+TREE_TABLE = "cluster_tree"
+SWEEP_TABLE = "sweep"
+
+#: Columns of the per-material clusters table.
+CLUSTER_COLUMNS = [
+    "material_id",
+    "formula",
+    "cluster",
+    "probability",
+    "exemplar_rank",
+    "core_distance",
+    "x",
+    "y",
+    "group",
+]
+
+
+@dataclass
+class ClusterRun:
+    """What ``cluster_workspace`` computed and stored."""
+
+    table: pd.DataFrame
+    tree: pd.DataFrame
+    result: ClusterResult
+    xy: np.ndarray
+    meta: dict[str, Any]
+
+    @property
+    def n_clusters(self) -> int:
+        return self.result.n_clusters
+
+    @property
+    def n_unclassified(self) -> int:
+        return self.result.n_unclassified
+
+    def summary(self, top: int = 5) -> pd.DataFrame:
+        """One row per cluster: size, persistence, map group, top exemplars (ids, formulas)."""
+        t = self.table
+        rows = []
+        for c in range(self.result.n_clusters):
+            members = t[t["cluster"] == c].sort_values("exemplar_rank")
+            groups = members["group"][members["group"] >= 0]
+            rows.append(
+                {
+                    "cluster": c,
+                    "size": len(members),
+                    "persistence": float(self.result.persistence[c]),
+                    "group": int(groups.mode().iloc[0]) if len(groups) else -1,
+                    "exemplars": members["material_id"].head(top).tolist(),
+                    "formulas": members["formula"].head(top).tolist(),
+                }
+            )
+        return pd.DataFrame(
+            rows, columns=["cluster", "size", "persistence", "group", "exemplars", "formulas"]
+        )
+
+
+def catalogue_formulas(ws: Workspace, ids: list[str]) -> list[str]:
+    """The catalogue's formula of each material id, in order ("" where it has none)."""
+    cat = ws.catalog()
+    formula = dict(zip(cat["material_id"], cat["formula"], strict=True)) if len(cat) else {}
+    return [str(formula.get(m) or "") for m in ids]
+
+
+def _read(ws: Workspace, model_id: str | None) -> tuple[str, list[str], np.ndarray]:
+    models = ws.fingerprint_models()
+    ids, X = ws.read_fingerprints(model_id)
+    model = model_id or (models[-1] if models else "")
+    if len(ids) < 2:
+        raise BandprintError(f"{ws.path}: only {len(ids)} fingerprint(s) of model {model}")
+    return model, ids, X
+
+
+def cluster_workspace(
+    ws: Workspace,
+    model_id: str | None = None,
+    min_cluster_size: int = 5,
+    min_samples: int = 2,
+    p: float = P_DEFAULT,
+    *,
+    root: bool = True,
+    strategy: Strategy = "auto",
+    embedding: str = "umap",
+    n_neighbors: int = 10,
+    min_dist: float = 0.1,
+    group_eps: float | None = None,
+    group_eps_fraction: float | None = None,
+    max_cluster_fraction: float = MAX_CLUSTER_FRACTION,
+    seed: int = 0,
+    write: bool = True,
+) -> ClusterRun:
+    """Cluster and map the fingerprints of a workspace; store the ``clusters`` table (one row
+    per material: ``CLUSTER_COLUMNS``) and the ``cluster_tree`` table (the condensed tree
+    plus ``cluster``: the label of a selected cluster node, else -1)."""
+    from bandprint.analyse.embed import (
+        DEFAULT_EPS_FRACTION,
+        embed_fingerprints,
+        knn_from_matrix,
+        map_groups,
+        neighbour_graph,
+    )
+
+    model, ids, X = _read(ws, model_id)
+    n = len(ids)
+    check_params(n, min_cluster_size, min_samples)
+    strategy = choose_strategy(n, strategy)
+    k = max(KNN_GRAPH_K, n_neighbors + 1, min_samples + 1)
+    D = None
+    if strategy == "matrix":
+        D = pairwise_distances(X, p=p)
+        knn = knn_from_matrix(D, k)
+    elif strategy == "exact":
+        knn = neighbour_graph(X, k, p, exact=True)
+    else:
+        knn = knn_graph(X, k, p, seed=seed)
+    result = cluster_fingerprints(
+        X,
+        min_cluster_size,
+        min_samples,
+        p,
+        root=root,
+        strategy=strategy,
+        distances=D,
+        knn=knn if strategy in ("knn", "exact") else None,
+        max_cluster_fraction=max_cluster_fraction,
+        seed=seed,
+    )
+    del D
+    if n >= 4:
+        xy = embed_fingerprints(
+            X,
+            embedding,  # type: ignore[arg-type]
+            n_neighbors=n_neighbors,
+            min_dist=min_dist,
+            seed=seed,
+            p=p,
+            root=root,
+            knn=knn,
+        )
+    else:
+        xy = np.full((n, 2), np.nan)
+    fraction = DEFAULT_EPS_FRACTION if group_eps_fraction is None else group_eps_fraction
+    groups, eps = map_groups(xy, result.labels, eps=group_eps, eps_fraction=fraction)
+    table = pd.DataFrame(
+        {
+            "material_id": ids,
+            "formula": catalogue_formulas(ws, ids),
+            "cluster": result.labels,
+            "probability": result.probabilities,
+            "exemplar_rank": result.exemplar_rank,
+            "core_distance": result.core_distances,
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "group": groups,
+        },
+        columns=CLUSTER_COLUMNS,
+    )
+    tree = result.condensed_tree.copy()
+    node_label = {int(node): c for c, node in enumerate(result.cluster_nodes)}
+    tree["cluster"] = [
+        node_label.get(int(c), -1) if big else -1
+        for c, big in zip(tree["child"], tree["is_cluster"], strict=True)
+    ]
+    meta = {
+        "model_id": model,
+        "n": n,
+        "n_clusters": result.n_clusters,
+        "n_unclassified": result.n_unclassified,
+        "n_groups": int(groups.max() + 1) if len(groups) else 0,
+        **result.params,
+        "embedding": embedding,
+        "n_neighbors": n_neighbors,
+        "min_dist": min_dist,
+        "seed": seed,
+        "group_eps": eps,
+        "group_eps_rule": (
+            "given" if group_eps is not None else f"{fraction} x robust map diagonal"
+        ),
+        "root_node": n,
+    }
+    if write:
+        ws.write_table(CLUSTERS_TABLE, table, meta)
+        ws.write_table(TREE_TABLE, tree, meta)
+    return ClusterRun(table, tree, result, xy, meta)
+
+
+def sweep_workspace(
+    ws: Workspace,
+    model_id: str | None = None,
+    min_cluster_sizes: Iterable[int] = SWEEP_RANGE,
+    min_samples_values: Iterable[int] = SWEEP_RANGE,
+    p: float = P_DEFAULT,
+    *,
+    root: bool = True,
+    strategy: Strategy = "auto",
+    max_cluster_fraction: float = MAX_CLUSTER_FRACTION,
+    seed: int = 0,
+    write: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """``sweep_parameters`` on a workspace's fingerprints; stores the ``sweep`` table."""
+    model, _ids, X = _read(ws, model_id)
+    result = sweep_parameters(
+        X,
+        min_cluster_sizes,
+        min_samples_values,
+        p,
+        root=root,
+        strategy=strategy,
+        max_cluster_fraction=max_cluster_fraction,
+        seed=seed,
+        progress=progress,
+    )
+    result.params["model_id"] = model
+    if write:
+        meta = {
+            **result.params,
+            "recommended": list(result.recommended) if result.recommended else None,
+            "reason": result.reason,
+        }
+        ws.write_table(SWEEP_TABLE, result.table, meta)
+    return result
