@@ -36,13 +36,13 @@ _EXPORTS = {
     "localisation": "structure",
     "structure_fingerprints": "structure",
     "structure_workspace": "structure",
-    # Flat bands (issue 6). The image detector is ``bandprint.analyse.flatband_cnn``.
-    "FlatBandResult": "flatbands",
-    "detect_flat_bands": "flatbands",
-    "find_in_workspace": "flatbands",
-    "flatband_table": "flatbands",
-    "flatband_workspace": "flatbands",
-    "query_materials": "flatbands",
+    # Flat bands (issue 6). The image detector is ``bandprint.analyse.flatbands.cnn``.
+    "FlatBandResult": "flatbands.core",
+    "detect_flat_bands": "flatbands.eigen",
+    "find_in_workspace": "flatbands.workspace",
+    "flatband_table": "flatbands.workspace",
+    "flatband_workspace": "flatbands.workspace",
+    "query_materials": "flatbands.core",
 }
 
 #: The same names as ``_EXPORTS`` (a test keeps the two equal).

@@ -46,14 +46,16 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from bandprint.analyse.flatbands import (
+from bandprint.analyse.flatbands.core import (
     DEFAULT_STRIP_WIDTH,
     DEFAULT_WINDOW,
     FlatBandResult,
+    strip_edges,
+)
+from bandprint.analyse.flatbands.eigen import (
     analysed_band_structure,
     detect_flat_bands,
     judged_segments,
-    strip_edges,
 )
 from bandprint.bandstructure import BandStructure
 from bandprint.errors import BandprintError
@@ -64,7 +66,7 @@ BLOCK_SHAPE = (48, 32)
 #: Context above and below each strip, as a fraction of the strip height.
 CONTEXT = 0.25
 #: Where the shipped weights live.
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "flatband-cnn.pt"
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "flatband-cnn.pt"
 
 
 @dataclass(frozen=True)
