@@ -310,7 +310,7 @@ def mutual_reachability_mst(
     ``distances``: a full matrix from ``pairwise_distances`` (matrix strategy, reused).
     ``knn``: ``(indices, distances)`` of each point's neighbours, itself first: the graph of
     the knn strategy, or (exact strategy) an exact one whose distances give core distances.
-    Distances are in the metric form (see module doc).
+    Distances are in the metric form (see ``bandprint.analyse.cluster.hdbscan``).
     """
     X = as_f32(X, "fingerprints")
     n = X.shape[0]

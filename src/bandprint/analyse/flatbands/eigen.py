@@ -124,7 +124,7 @@ def detect_flat_bands(
     bandwidth_threshold: float = DEFAULT_BANDWIDTH_THRESHOLD,
     in_plane: bool | None = None,
 ) -> FlatBandResult:
-    """Flat blocks of ``bs`` from its eigenvalues (see the module docstring for the criterion).
+    """Flat blocks of ``bs`` from its eigenvalues (criterion: ``flatbands.core``).
 
     ``window`` is relative to E_F and must be a whole number of ``strip_width`` strips.
     ``in_plane``: drop out-of-plane segments (None: when ``metadata['is_2d']``). Segments of
