@@ -3,7 +3,8 @@
 
 Modules: ``core`` (strips, the per-material ``FlatBandResult``, the scheme's rules and the
 query over a table), ``eigen`` (the eigenvalue detector), ``cnn`` (the image detector: a small
-CNN on blocks of a band image; imports torch, so it is not imported here), ``workspace`` (the
+CNN on blocks of a band image; imports torch, so it is not imported here), ``training`` (how
+the CNN is trained, likewise), ``workspace`` (the
 ``flatbands`` table over many materials, stored in and queried from a workspace).
 """
 
