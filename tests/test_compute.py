@@ -216,7 +216,7 @@ def test_time_limit_and_crashes_become_one_line_failures_and_leave_no_file(tmp_p
     crash = _fake_python(tmp_path, "echo 'Segmentation fault' >&2; exit 139")
     res = run_gpaw(ComputeJob("c", graphene(vacuum=8)), python=crash)
     assert res == {"error": "GPAW process exited with code 139: Segmentation fault"}
-    assert not list(out.glob("*.json.gz")) and not list(out.glob(".*part"))
+    assert not list(out.glob("*.json.gz")) and not list(out.glob(".*tmp-*"))
 
 
 def test_missing_gpaw_is_one_line_saying_how_to_install(tmp_path):

@@ -36,6 +36,7 @@ from ase import Atoms
 from bandprint.bandstructure import BandStructure
 from bandprint.compute.prototypes import MAGNETIC_MOMENTS
 from bandprint.errors import BandprintError
+from bandprint.store import atomic_write_bytes
 
 WORKER = Path(__file__).with_name("gpaw_worker.py")
 FAILURES = "failures.csv"
@@ -140,15 +141,6 @@ def _append_failure(out: Path, material_id: str, reason: str, lock: threading.Lo
             w.writerow([material_id, reason])
             fh.flush()
             os.fsync(fh.fileno())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def run_gpaw(job: ComputeJob, python: str | None = None) -> dict[str, Any]:
@@ -274,7 +266,7 @@ def compute_band_structures(
         except BandprintError as exc:
             return job.material_id, f"unreadable GPAW result: {exc}", time.time() - t0
         data = gzip.compress(orjson.dumps(bs.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY), 9)
-        write_atomic(out / f"{job.material_id}.json.gz", data)
+        atomic_write_bytes(out / f"{job.material_id}.json.gz", data)
         return job.material_id, None, time.time() - t0
 
     def pending() -> Iterator[ComputeJob]:
