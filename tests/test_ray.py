@@ -215,6 +215,35 @@ def _with_worker_killed(cluster: Cluster, folder: Path, run) -> tuple[object, _K
 
 
 @needs_ray
+def test_sharded_search_and_duplicates_on_the_cluster_equal_one_machine(cluster, tmp_path):
+    from functools import partial
+
+    import numpy as np
+
+    from bandprint.analyse.shards import NpyShard, ShardedIndex, find_duplicates_sharded
+    from bandprint.distributed import ray_map
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(900, 12)).astype(np.float32)
+    X[600:610] = X[:10] + 0.001  # ten near-copies
+    ids = [f"m{i}" for i in range(len(X))]
+    # Shards on disk, read by path on whichever node runs the task.
+    shards = [NpyShard.write(tmp_path / f"s{s}", ids[s::3], X[s::3]) for s in range(3)]
+    on_cluster = partial(ray_map, address=cluster.address)
+    local = ShardedIndex(shards, kind="exact").search(X[:20], 5, exclude_ids=ids[:20])
+    remote = ShardedIndex(shards, kind="exact", map_fn=on_cluster).search(
+        X[:20], 5, exclude_ids=ids[:20]
+    )
+    assert remote[0].tolist() == local[0].tolist()
+    assert np.array_equal(remote[1], local[1])
+    dup_local = find_duplicates_sharded(shards, kind="exact")
+    dup_remote = find_duplicates_sharded(shards, kind="exact", map_fn=on_cluster)
+    assert dup_remote.table.equals(dup_local.table)
+    found = set(zip(dup_remote.table.material_id_1, dup_remote.table.material_id_2, strict=True))
+    assert {tuple(sorted((f"m{i}", f"m{600 + i}"))) for i in range(10)} <= found
+
+
+@needs_ray
 def test_a_worker_node_killed_mid_run_loses_nothing_and_a_rerun_completes(
     cluster, inputs, reference, tmp_path
 ):

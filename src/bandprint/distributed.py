@@ -103,6 +103,20 @@ def cluster_cpus(ray: Any) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
+def ray_map(fn: Any, items: Sequence[Any], address: str | None = None) -> list[Any]:
+    """``list(map(fn, items))`` with one Ray task per item (retried ``MAX_RETRIES`` times if
+    its worker dies), results in the order of ``items``: the ``map_fn`` of
+    ``bandprint.analyse.shards`` on a cluster (``functools.partial(ray_map, address=...)``).
+    ``fn`` and the items are pickled to the workers, so shards travel as paths, not data."""
+    with ray_session(address) as ray:
+        call = ray.remote(max_retries=MAX_RETRIES)(_apply)
+        return ray.get([call.remote(fn, item) for item in items])
+
+
+def _apply(fn: Any, item: Any) -> Any:
+    return fn(item)
+
+
 # -- ingest -------------------------------------------------------------------------------------
 def run_parse_tasks(
     chunks: Sequence[list[_WorkItem]],

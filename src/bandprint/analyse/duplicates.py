@@ -23,6 +23,7 @@ and perturbed-parameter twins (``zoo.perturbed_twin``) of one seed and checked o
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,39 @@ class DuplicateResult:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def pair_table(
+    pairs: Sequence[tuple[tuple[str, str], float]],
+    formulas: Mapping[str, str],
+    median_nn: float,
+    nearest: Mapping[str, str | None],
+    same_formula_only: bool = False,
+) -> pd.DataFrame:
+    """The ``DUPLICATE_COLUMNS`` table of ``pairs`` (``((id_1, id_2), distance)``), closest
+    first. ``formulas``: id → formula (a missing or empty one never matches);
+    ``nearest``: id → its nearest other material as found (``mutual_nearest`` when each is
+    the other's); ``median_nn``: the typical nearest-neighbour distance
+    (``relative_distance`` = distance / median_nn)."""
+    records = []
+    for (a, b), d in sorted(pairs, key=lambda kv: kv[1]):
+        fa, fb = formulas.get(a, ""), formulas.get(b, "")
+        same = bool(fa) and fa == fb
+        if same_formula_only and not same:
+            continue
+        records.append(
+            {
+                "material_id_1": a,
+                "material_id_2": b,
+                "formula_1": fa,
+                "formula_2": fb,
+                "same_formula": same,
+                "distance": d,
+                "relative_distance": d / median_nn if median_nn > 0 else np.nan,
+                "mutual_nearest": nearest.get(a) == b and nearest.get(b) == a,
+            }
+        )
+    return pd.DataFrame(records, columns=DUPLICATE_COLUMNS)
+
+
 def find_duplicates(
     ids: list[str],
     X: np.ndarray,
@@ -142,41 +176,20 @@ def find_duplicates(
         _, d = index.search(X[calibrated_on], 1, exclude=calibrated_on, exact=True)
         nn_exact = d[:, 0].astype(np.float64)
     median_nn = float(np.median(nn_exact[np.isfinite(nn_exact)]))
-    if threshold is None:
-        threshold = calibrate_threshold(nn_exact, k_mad)
-        over = (
-            f"{n} materials"
-            if len(calibrated_on) == n
-            else f"exact NN distances of {len(calibrated_on)} of {n} materials (seed {seed})"
-        )
-        rule = (
-            f"exp(median(log NN distance) - {k_mad:g} x 1.4826 x MAD(log NN distance)) over {over}"
-        )
-    else:
-        rule = "given"
-    pairs: dict[tuple[int, int], float] = {}
+    threshold, rule = threshold_and_rule(nn_exact, threshold, k_mad, n, seed)
+    pairs: dict[tuple[str, str], float] = {}
     rows, cols = np.nonzero((dist <= threshold) & (idx >= 0))
     for r, c in zip(rows, cols, strict=True):
         a, b = sorted((int(r), int(idx[r, c])))
-        pairs[(a, b)] = float(dist[r, c])
-    records = []
-    for (a, b), d in sorted(pairs.items(), key=lambda kv: kv[1]):
-        same = bool(formulas[a]) and formulas[a] == formulas[b]
-        if same_formula_only and not same:
-            continue
-        records.append(
-            {
-                "material_id_1": ids[a],
-                "material_id_2": ids[b],
-                "formula_1": formulas[a],
-                "formula_2": formulas[b],
-                "same_formula": same,
-                "distance": d,
-                "relative_distance": d / median_nn if median_nn > 0 else np.nan,
-                "mutual_nearest": bool(idx[a, 0] == b and idx[b, 0] == a),
-            }
-        )
-    table = pd.DataFrame(records, columns=DUPLICATE_COLUMNS)
+        pairs[(ids[a], ids[b])] = float(dist[r, c])
+    nearest = {ids[r]: ids[idx[r, 0]] if idx[r, 0] >= 0 else None for r in np.unique(rows)}
+    table = pair_table(
+        list(pairs.items()),
+        dict(zip(ids, formulas, strict=True)),
+        median_nn,
+        nearest,
+        same_formula_only,
+    )
     params = {
         "p": float(p),
         "metric": metric_name(p),
@@ -191,6 +204,22 @@ def find_duplicates(
         "n_pairs": len(table),
     }
     return DuplicateResult(table, float(threshold), rule, median_nn, nn, params)
+
+
+def threshold_and_rule(
+    nn_exact: np.ndarray, threshold: float | None, k_mad: float, n: int, seed: int
+) -> tuple[float, str]:
+    """The threshold (``calibrate_threshold`` of the exact NN distances of the materials
+    calibrated on, when ``threshold`` is None) and the rule that set it, in words; ``n``:
+    materials in all (a sample of them was drawn with ``seed`` when fewer were calibrated on)."""
+    if threshold is not None:
+        return float(threshold), "given"
+    m = len(nn_exact)
+    over = (
+        f"{n} materials" if m == n else f"exact NN distances of {m} of {n} materials (seed {seed})"
+    )
+    rule = f"exp(median(log NN distance) - {k_mad:g} x 1.4826 x MAD(log NN distance)) over {over}"
+    return calibrate_threshold(nn_exact, k_mad), rule
 
 
 def duplicates_workspace(
@@ -247,4 +276,6 @@ __all__ = [
     "duplicates_workspace",
     "find_duplicates",
     "pair_figure",
+    "pair_table",
+    "threshold_and_rule",
 ]

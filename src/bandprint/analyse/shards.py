@@ -1,0 +1,306 @@
+"""Nearest fingerprints and duplicates over shards that never sit in memory together.
+
+A store too big for one machine's memory is searched one shard at a time. A *shard* is any
+picklable callable returning ``(ids, vectors)`` (``[n, d]`` float32; a memory map is fine), e.g.
+one Parquet part of a workspace's fingerprints or an ``.npy`` file (``NpyShard``). For every
+shard, all queries are answered by a ``SimilarityIndex`` of that shard alone (exhaustive, or its
+own inverted lists), and the per-shard answers are merged by their exact distances:
+
+* with exhaustive shards the result is the exact k nearest overall (the k nearest of the union
+  are among the union of each shard's k nearest), the same as one index over everything;
+* with inverted lists per shard, neighbours can be missed (recall), but every reported distance
+  is exact.
+
+Memory: one shard's vectors and index, the queries, and k candidates per query and shard.
+Shards are visited through ``map_fn`` (built-in ``map`` by default: one shard after another,
+each search using every core of this machine; ``bandprint.distributed.ray_map`` farms shards
+out to a Ray cluster, every node reading its shards by path).
+
+Duplicates (``find_duplicates_sharded``): the threshold rule of ``find_duplicates``, calibrated
+on the exact nearest-neighbour distances of a seeded sample of materials, then every shard's
+materials as queries against every shard.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from bandprint.analyse.duplicates import (
+    CALIBRATION_SAMPLE,
+    DEFAULT_K,
+    DEFAULT_P,
+    NEIGHBOURS,
+    DuplicateResult,
+    pair_table,
+    threshold_and_rule,
+)
+from bandprint.analyse.lp import P_DEFAULT, as_f32, metric_name
+from bandprint.analyse.search import DEFAULT_NPROBE, IndexKind, SimilarityIndex
+from bandprint.errors import BandprintError
+
+#: A function applying a one-argument function to every shard, in order (``map``-like).
+MapFn = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
+
+
+class Shard(Protocol):
+    """A block of fingerprints: calling it returns ``(ids, [n, d] float32 vectors)``."""
+
+    def __call__(self) -> tuple[list[str], np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class ArrayShard:
+    """A shard held in memory (tests, and blocks already loaded)."""
+
+    ids: Sequence[str]
+    vectors: np.ndarray
+
+    def __call__(self) -> tuple[list[str], np.ndarray]:
+        return list(self.ids), as_f32(self.vectors, "fingerprints")
+
+
+@dataclass(frozen=True)
+class NpyShard:
+    """A shard on disk: ``<stem>.npy`` (``[n, d]`` float32, memory-mapped when read) and
+    ``<stem>.ids.txt`` (one id per line)."""
+
+    stem: str
+
+    def __call__(self) -> tuple[list[str], np.ndarray]:
+        path = Path(self.stem)
+        try:
+            vectors = np.load(path.with_suffix(".npy"), mmap_mode="r")
+            ids = path.with_suffix(".ids.txt").read_text().splitlines()
+        except (OSError, ValueError) as exc:
+            raise BandprintError(f"{self.stem}: cannot read the shard ({exc})") from None
+        if len(ids) != len(vectors):
+            raise BandprintError(f"{self.stem}: {len(ids)} ids for {len(vectors)} fingerprints")
+        return ids, vectors
+
+    @classmethod
+    def write(cls, stem: str | Path, ids: Sequence[str], vectors: np.ndarray) -> NpyShard:
+        """Write ``vectors`` and ``ids`` as a shard (each file under a temporary name, then
+        renamed, so a killed writer leaves no half-written shard)."""
+        path = Path(stem)
+        tmp = path.with_name(f".{path.name}.tmp.npy")
+        np.save(tmp, as_f32(vectors, "fingerprints"))
+        tmp_ids = path.with_name(f".{path.name}.ids.tmp")
+        tmp_ids.write_text("".join(f"{i}\n" for i in ids))
+        tmp_ids.replace(path.with_suffix(".ids.txt"))
+        tmp.replace(path.with_suffix(".npy"))
+        return cls(str(path))
+
+
+@dataclass(frozen=True)
+class _ShardSearch:
+    """One shard's answer to every query (a picklable task for ``map_fn``)."""
+
+    queries: np.ndarray
+    k: int
+    p: float
+    kind: IndexKind
+    nprobe: int
+    exclude_ids: tuple[str, ...] | None
+    exact: bool | None
+
+    def __call__(self, shard: Shard) -> tuple[np.ndarray, np.ndarray]:
+        ids, vectors = shard()
+        if len(ids) == 0:
+            nq = len(self.queries)
+            return np.full((nq, 0), None, object), np.zeros((nq, 0), np.float32)
+        index = SimilarityIndex.build(
+            ids, vectors, p=self.p, kind=self.kind, nprobe=self.nprobe, digest=""
+        )
+        exclude = None
+        if self.exclude_ids is not None:
+            row_of = {mid: r for r, mid in enumerate(ids)}
+            exclude = np.array([row_of.get(mid, -1) for mid in self.exclude_ids], np.int64)
+        rows, dist = index.search(self.queries, self.k, exclude=exclude, exact=self.exact)
+        names = np.asarray(ids, dtype=object)[np.maximum(rows, 0)]
+        names[rows < 0] = None
+        return names, dist
+
+
+def merge_nearest(
+    answers: Iterable[tuple[np.ndarray, np.ndarray]], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest of per-shard answers ``(ids [nq, k_s], distances [nq, k_s])``: ids
+    (object array, ``None`` where fewer than k exist) and distances (``inf`` there), nearest
+    first; equal distances keep shard order."""
+    ids, dist = zip(*answers, strict=True)
+    names = np.concatenate(ids, axis=1)
+    d = np.concatenate(dist, axis=1).astype(np.float32)
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    names = np.take_along_axis(names, order, 1)
+    d = np.take_along_axis(d, order, 1)
+    if d.shape[1] < k:
+        pad = k - d.shape[1]
+        names = np.pad(names, ((0, 0), (0, pad)), constant_values=None)
+        d = np.pad(d, ((0, 0), (0, pad)), constant_values=np.inf)
+    return names, d
+
+
+@dataclass
+class ShardedIndex:
+    """k nearest fingerprints over ``shards`` visited one at a time (module doc).
+
+    ``kind``: each shard's ``SimilarityIndex`` kind (``exact``: exact overall; ``ivf`` or
+    ``auto``: inverted lists for shards above ``EXACT_INDEX_LIMIT``). ``p``: the Minkowski
+    exponent, as everywhere in bandprint.
+    """
+
+    shards: Sequence[Shard]
+    p: float = P_DEFAULT
+    kind: IndexKind = "auto"
+    nprobe: int = DEFAULT_NPROBE
+    map_fn: MapFn = map
+
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int = 10,
+        exclude_ids: Sequence[str] | None = None,
+        exact: bool | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, distances)``, each ``[n_queries, k]``, nearest first (``None`` / ``inf``
+        where the shards hold fewer). ``exclude_ids[r]``: an id left out of query r's answer
+        (its own, when the query is a stored fingerprint). ``exact`` as in
+        ``SimilarityIndex.search``."""
+        if not self.shards:
+            raise BandprintError("no shards to search")
+        Q = as_f32(np.atleast_2d(queries), "queries")
+        if k < 1:
+            raise BandprintError("k must be at least 1")
+        if exclude_ids is not None and len(exclude_ids) != len(Q):
+            raise BandprintError(f"{len(exclude_ids)} excluded ids for {len(Q)} queries")
+        task = _ShardSearch(
+            Q,
+            int(k),
+            float(self.p),
+            self.kind,
+            int(self.nprobe),
+            None if exclude_ids is None else tuple(exclude_ids),
+            exact,
+        )
+        return merge_nearest(self.map_fn(task, list(self.shards)), int(k))
+
+
+def _shard_sizes(shard: Shard) -> int:
+    return len(shard()[0])
+
+
+def _pick_rows(picks: np.ndarray, shard: Shard) -> tuple[list[str], np.ndarray]:
+    ids, vectors = shard()
+    return [ids[i] for i in picks], np.asarray(vectors[picks], dtype=np.float32)
+
+
+def find_duplicates_sharded(
+    shards: Sequence[Shard],
+    formulas: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+    k_mad: float = DEFAULT_K,
+    same_formula_only: bool = False,
+    p: float = DEFAULT_P,
+    neighbours: int = NEIGHBOURS,
+    kind: IndexKind = "auto",
+    nprobe: int = DEFAULT_NPROBE,
+    calibration_sample: int = CALIBRATION_SAMPLE,
+    seed: int = 0,
+    map_fn: MapFn = map,
+    progress: Callable[[int, int], None] | None = None,
+) -> DuplicateResult:
+    """``find_duplicates`` over shards (module doc): pairs closer than ``threshold``,
+    calibrated when ``None`` on the exact nearest-neighbour distances of
+    ``calibration_sample`` materials drawn with ``seed`` (all of them when fewer). Every
+    shard's materials are then searched against all shards for their ``neighbours`` nearest.
+    ``formulas``: id → formula (missing ids count as unknown). ``progress(done, total)`` is
+    called after each query shard. ``nn_distance`` of the result holds the calibration
+    sample's exact nearest-neighbour distances."""
+    if not shards:
+        raise BandprintError("no shards to search")
+    sizes = np.array(list(map_fn(_shard_sizes, list(shards))), dtype=np.int64)
+    n = int(sizes.sum())
+    if n < 2:
+        raise BandprintError(f"need at least 2 fingerprints, got {n}")
+    index = ShardedIndex(shards, p=p, kind=kind, nprobe=nprobe, map_fn=map_fn)
+
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(n, min(int(calibration_sample), n), replace=False))
+    starts = np.r_[0, np.cumsum(sizes)]
+    picks = [sample[(sample >= a) & (sample < b)] - a for a, b in itertools.pairwise(starts)]
+    cal_ids: list[str] = []
+    cal_vectors = []
+    for ids, vectors in map(_pick_rows, picks, shards):
+        cal_ids += ids
+        cal_vectors.append(vectors)
+    _, d = index.search(np.concatenate(cal_vectors), 1, exclude_ids=cal_ids, exact=True)
+    nn_exact = d[:, 0].astype(np.float64)
+    finite = nn_exact[np.isfinite(nn_exact)]
+    median_nn = float(np.median(finite)) if len(finite) else float("nan")
+    threshold, rule = threshold_and_rule(nn_exact, threshold, k_mad, n, seed)
+
+    kk = int(min(neighbours, n - 1))
+    pairs: dict[tuple[str, str], float] = {}
+    # Each paired material's nearest neighbour as found (for ``mutual_nearest``); a material
+    # outside every pair when its own shard is searched cannot have its pair partner as nearest.
+    nearest: dict[str, str | None] = {}
+    for s, shard in enumerate(shards):
+        ids, vectors = shard()
+        names, dist = index.search(np.asarray(vectors), kk, exclude_ids=ids)
+        rows, cols = np.nonzero(dist <= threshold)
+        for r, c in zip(rows, cols, strict=True):
+            a, b = sorted((ids[r], names[r, c]))
+            pairs[(a, b)] = float(dist[r, c])
+        for r in np.unique(rows):
+            nearest[ids[r]] = names[r, 0]
+        if progress is not None:
+            progress(s + 1, len(shards))
+    table = pair_table(
+        list(pairs.items()),
+        formulas or {},
+        median_nn,
+        nearest,
+        same_formula_only,
+    )
+    params = {
+        "p": float(p),
+        "metric": metric_name(p),
+        "threshold": float(threshold),
+        "rule": rule,
+        "k_mad": float(k_mad),
+        "same_formula_only": bool(same_formula_only),
+        "median_nn_distance": median_nn,
+        "calibrated_on": len(sample),
+        "index": f"sharded ({len(shards)} shards, {kind})",
+        "n": n,
+        "n_pairs": len(table),
+    }
+    return DuplicateResult(table, float(threshold), rule, median_nn, nn_exact, params)
+
+
+def shards_of(ids: Sequence[str], vectors: np.ndarray, shard_size: int) -> list[ArrayShard]:
+    """``vectors`` cut into in-memory shards of at most ``shard_size`` rows."""
+    if shard_size < 1:
+        raise BandprintError("shard_size must be at least 1")
+    return [
+        ArrayShard(list(ids[a : a + shard_size]), vectors[a : a + shard_size])
+        for a in range(0, len(ids), shard_size)
+    ]
+
+
+__all__ = [
+    "ArrayShard",
+    "MapFn",
+    "NpyShard",
+    "Shard",
+    "ShardedIndex",
+    "find_duplicates_sharded",
+    "merge_nearest",
+    "shards_of",
+]

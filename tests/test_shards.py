@@ -1,0 +1,103 @@
+"""Sharded search and duplicates give the answers of one index over everything."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from bandprint.analyse.duplicates import find_duplicates
+from bandprint.analyse.search import SimilarityIndex
+from bandprint.analyse.shards import (
+    ArrayShard,
+    NpyShard,
+    ShardedIndex,
+    find_duplicates_sharded,
+    shards_of,
+)
+from bandprint.errors import BandprintError
+
+
+def clustered(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(20, d)) * 3
+    return (centres[rng.integers(0, 20, n)] + rng.normal(size=(n, d))).astype(np.float32)
+
+
+@pytest.mark.parametrize("p", [0.2, 2.0])
+def test_exact_shards_equal_one_exact_index(p: float) -> None:
+    X = clustered(1500)
+    ids = [f"m{i}" for i in range(len(X))]
+    Q = clustered(40, seed=1)
+    one = SimilarityIndex.build(ids, X, p=p, kind="exact")
+    rows, d_one = one.search(Q, 7, exact=True)
+    # Uneven shards, one of them a single row: the merge must not care how the data is cut.
+    cuts = [0, 1, 400, 1100, 1500]
+    shards = [ArrayShard(ids[a:b], X[a:b]) for a, b in itertools.pairwise(cuts)]
+    names, d = ShardedIndex(shards, p=p, kind="exact").search(Q, 7)
+    assert names.tolist() == np.asarray(ids, dtype=object)[rows].tolist()
+    np.testing.assert_allclose(d, d_one, rtol=1e-6)
+
+
+def test_exclude_own_id_and_fewer_than_k(tmp_path) -> None:
+    X = clustered(30)
+    ids = [f"m{i}" for i in range(30)]
+    shards = [
+        NpyShard.write(tmp_path / f"s{s}", ids[s * 10 : s * 10 + 10], X[s * 10 : s * 10 + 10])
+        for s in range(3)
+    ]
+    names, d = ShardedIndex(shards, kind="exact").search(X[:5], 3, exclude_ids=ids[:5])
+    assert all(ids[r] not in names[r].tolist() for r in range(5))
+    # Excluded, each query's own distance-0 row is gone: every distance is positive.
+    assert (d > 0).all()
+    names, d = ShardedIndex(shards, kind="exact").search(X[:1], 40)
+    assert names[0, :30].tolist().count(None) == 0
+    assert names[0, 30:].tolist() == [None] * 10 and np.isinf(d[0, 30:]).all()
+    assert names[0, 0] == "m0" and d[0, 0] == 0
+
+
+def test_ivf_shards_report_exact_distances() -> None:
+    X = clustered(6000, seed=2)
+    ids = [str(i) for i in range(len(X))]
+    shards = shards_of(ids, X, 2000)
+    names, d = ShardedIndex(shards, p=0.2, kind="ivf", nprobe=4).search(X[:50], 5)
+    found = names != None  # noqa: E711 (object array)
+    rows = np.array([[int(v) for v in row] for row in names[found].reshape(-1, 1)])[:, 0]
+    q = np.repeat(np.arange(50), found.sum(1))
+    true = (np.abs(X[q] - X[rows]) ** 0.2).sum(1)
+    np.testing.assert_allclose(d[found], true, rtol=1e-5)
+
+
+def test_sharded_duplicates_equal_find_duplicates() -> None:
+    X = clustered(1200, seed=3)
+    rng = np.random.default_rng(4)
+    src = rng.choice(len(X), 15, replace=False)
+    copies = X[src] + rng.uniform(-1, 1, (15, X.shape[1])).astype(np.float32) * 0.01
+    X = np.concatenate([X, copies])
+    ids = [f"m{i:05d}" for i in range(len(X))]
+    formulas = {mid: ("AB" if i % 2 else "C") for i, mid in enumerate(ids)}
+    one = find_duplicates(ids, X, [formulas[m] for m in ids])
+    sharded = find_duplicates_sharded(
+        shards_of(ids, X, 500), formulas, kind="exact", calibration_sample=len(X)
+    )
+    assert sharded.threshold == pytest.approx(one.threshold, rel=1e-6)
+    key = ["material_id_1", "material_id_2"]
+    a = one.table.sort_values(key).reset_index(drop=True)
+    b = sharded.table.sort_values(key).reset_index(drop=True)
+    assert len(a) >= 15  # every planted copy is found
+    assert a[[*key, "same_formula", "mutual_nearest"]].equals(
+        b[[*key, "same_formula", "mutual_nearest"]]
+    )
+    np.testing.assert_allclose(b["distance"], a["distance"], rtol=1e-5)
+    planted = {tuple(sorted((ids[s], ids[1200 + t]))) for t, s in enumerate(src)}
+    assert planted <= set(zip(b.material_id_1, b.material_id_2, strict=True))
+
+
+def test_bad_shard_is_one_line_error(tmp_path) -> None:
+    (tmp_path / "broken.npy").write_bytes(b"not numpy")
+    (tmp_path / "broken.ids.txt").write_text("a\n")
+    with pytest.raises(BandprintError, match="broken: cannot read the shard"):
+        ShardedIndex([NpyShard(str(tmp_path / "broken"))]).search(np.zeros((1, 4)), 1)
+    with pytest.raises(BandprintError, match="no shards"):
+        ShardedIndex([]).search(np.zeros((1, 4)), 1)
