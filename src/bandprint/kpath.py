@@ -304,19 +304,29 @@ class KPathSpec:
     def labels_at(self, frac_k: Any, tol: float = K_TOLERANCE) -> list[str]:
         """Every name of the special point at ``frac_k``, the exact match first; ``[]`` when
         it is none."""
-        f = np.asarray(frac_k, dtype=np.float64).reshape(3)
-        if self.is_2d and self.axis is not None and abs(f[self.axis]) > tol:
-            return []
+        return self.labels_at_many(np.asarray(frac_k, dtype=np.float64).reshape(1, 3), tol)[0]
+
+    def labels_at_many(self, frac_ks: np.ndarray, tol: float = K_TOLERANCE) -> list[list[str]]:
+        """``labels_at`` for each row of ``frac_ks`` ``[n, 3]``, in one array operation."""
+        f = np.asarray(frac_ks, dtype=np.float64).reshape(-1, 3)
         names, table = self._table
-        std = self.to_standard @ f
-        cand = np.concatenate([std[None, :], self.ops @ std])  # itself, then its images
-        d = cand[:, None, :] - table[None, :, :]
+        std = f @ self.to_standard.T  # [n, 3]
+        # itself, then its images under the point group: [n, 1 + n_ops, 3]
+        cand = np.concatenate([std[:, None, :], np.einsum("oij,nj->noi", self.ops, std)], 1)
+        d = cand[:, :, None, :] - table[None, None, :, :]
         d -= np.rint(d)
         if self.is_2d:
             d[..., 2] = 0.0
-        hit = np.abs(d).max(axis=2) < tol
-        exact = [names[i] for i in np.flatnonzero(hit[0])]
-        return exact + [names[i] for i in np.flatnonzero(hit.any(axis=0)) if names[i] not in exact]
+        hit = np.abs(d).max(axis=3) < tol  # [n, 1 + n_ops, n_points]
+        if self.is_2d and self.axis is not None:
+            hit[np.abs(f[:, self.axis]) > tol] = False  # off the k_axis = 0 plane
+        out = []
+        for h in hit:
+            exact = [names[i] for i in np.flatnonzero(h[0])]
+            out.append(
+                exact + [names[i] for i in np.flatnonzero(h.any(axis=0)) if names[i] not in exact]
+            )
+        return out
 
     @functools.cached_property
     def _table(self) -> tuple[list[str], np.ndarray]:
@@ -366,6 +376,35 @@ def kpath_spec(
     if structure is not None:
         return _spec_bulk_structure(structure)
     return _spec_bulk(_key(direct))
+
+
+#: Bulk specs of structures by content (``_structure_key``), at most ``_BULK_CACHE_SIZE``.
+_BULK_SPECS: dict[tuple, KPathSpec] = {}
+_BULK_CACHE_SIZE = 1024
+
+
+def _structure_key(structure: Structure) -> tuple:
+    # Positions rounded to 1e-6 of the cell and wrapped: far below spglib's tolerance.
+    frac = np.round(np.asarray(structure.frac_coords, dtype=np.float64) % 1.0, 6) % 1.0
+    return (
+        _key(structure.lattice.matrix),
+        tuple(str(sp) for sp in structure.species),
+        tuple(frac.ravel().tolist()),
+    )
+
+
+def _spec_bulk_structure(structure: Structure) -> KPathSpec:
+    """``_analyse_bulk_structure`` cached by the structure's content: the symmetry analysis
+    is the costliest step of drawing a bulk material, which is drawn again under each render
+    setting and for each of its twins."""
+    key = _structure_key(structure)
+    spec = _BULK_SPECS.get(key)
+    if spec is None:
+        spec = _analyse_bulk_structure(structure)
+        if len(_BULK_SPECS) >= _BULK_CACHE_SIZE:
+            _BULK_SPECS.pop(next(iter(_BULK_SPECS)))  # the oldest entry
+        _BULK_SPECS[key] = spec
+    return spec
 
 
 def _key(matrix: np.ndarray) -> tuple[float, ...]:
@@ -439,10 +478,10 @@ def _ops_2d(basis: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=4096)
 def _spec_bulk(key: tuple[float, ...]) -> KPathSpec:
-    return _spec_bulk_structure(_as_structure(np.array(key).reshape(3, 3)))
+    return _analyse_bulk_structure(_as_structure(np.array(key).reshape(3, 3)))
 
 
-def _spec_bulk_structure(structure: Structure) -> KPathSpec:
+def _analyse_bulk_structure(structure: Structure) -> KPathSpec:
     kp = _bulk_kpath(structure)
     prim = kp.prim.lattice
     lattice = structure.lattice
@@ -620,18 +659,23 @@ def _standard_setting_spec(bs: BandStructure) -> KPathSpec | None:
     return None
 
 
-def _end_names(spec: KPathSpec, k: np.ndarray | None, label: str) -> list[str]:
-    """Candidate names of a segment end: without coordinates its label; with them every name
-    of the point at ``k`` (``U`` and ``K`` of FCC are one point), the label first when it is
-    one of them. Coordinates win over a label that names another point, or none: sumo's
-    CASTEP Fe path labels 2π/a (0, ½, 1), a point of Γ–H, as P."""
-    name = normalize_label(label)
-    if k is None:
-        return [name]
-    names = spec.labels_at(k)
-    if name in names:
-        return [name] + [n for n in names if n != name]
-    return names or [""]
+def _segment_end_names(spec: KPathSpec, bs: BandStructure) -> list[tuple[list[str], list[str]]]:
+    """Candidate names of each segment's (start, end): without coordinates its label; with
+    them every name of the point there (``U`` and ``K`` of FCC are one point), the label first
+    when it is one of them. Coordinates win over a label that names another point, or none:
+    sumo's CASTEP Fe path labels 2π/a (0, ½, 1), a point of Γ–H, as P."""
+    idx = [i for s in bs.segments for i in (s.start, s.stop - 1)]
+    labels = [normalize_label(lab) for s in bs.segments for lab in (s.start_label, s.end_label)]
+    if bs.kpoints is None:
+        found: list[list[str]] = [[name] for name in labels]
+    else:
+        found = []
+        for name, names in zip(labels, spec.labels_at_many(bs.kpoints[idx]), strict=True):
+            if name in names:
+                found.append([name] + [n for n in names if n != name])
+            else:
+                found.append(names or [""])
+    return [(found[2 * i], found[2 * i + 1]) for i in range(len(bs.segments))]
 
 
 def canonical_path(bs: BandStructure, axis: int | None = None) -> tuple[BandStructure, dict]:
@@ -667,13 +711,7 @@ def canonical_path(bs: BandStructure, axis: int | None = None) -> tuple[BandStru
     if spec is None:
         record["reason"] = "no reciprocal lattice: the lattice type is unknown"
         return bs, record
-    ends = []
-    for s in bs.segments:
-        pair = []
-        for idx, lab in ((s.start, s.start_label), (s.stop - 1, s.end_label)):
-            k = None if bs.kpoints is None else bs.kpoints[idx]
-            pair.append(_end_names(spec, k, lab))
-        ends.append(tuple(pair))
+    ends = _segment_end_names(spec, bs)
     # Each segment's first names (its label, or the exact point) first; other names of the
     # same point only for the edges still open, so U–W is not taken for W–K.
     found: dict[int, tuple[int, bool]] = {}
