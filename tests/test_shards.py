@@ -101,3 +101,20 @@ def test_bad_shard_is_one_line_error(tmp_path) -> None:
         ShardedIndex([NpyShard(str(tmp_path / "broken"))]).search(np.zeros((1, 4)), 1)
     with pytest.raises(BandprintError, match="no shards"):
         ShardedIndex([]).search(np.zeros((1, 4)), 1)
+
+
+def test_npy_shard_keeps_its_inverted_lists_and_rebuilds_them_when_it_changes(tmp_path) -> None:
+    X = clustered(3000, seed=5)
+    ids = [str(i) for i in range(3000)]
+    shard = NpyShard.write(tmp_path / "s0", ids, X)
+    index = ShardedIndex([shard], kind="ivf", nprobe=8)
+    first = index.search(X[:20], 4)
+    folder = tmp_path / "s0.index-p0.2-ivf"
+    saved = (folder / "ivf.npz").read_bytes()
+    assert index.search(X[:20], 4)[0].tolist() == first[0].tolist()
+    assert (folder / "ivf.npz").read_bytes() == saved  # reused, not retrained
+    # The shard rewritten with other fingerprints: the stale lists are not used.
+    NpyShard.write(tmp_path / "s0", ids, X[::-1].copy())
+    names, _ = index.search(X[:1], 1)
+    assert names[0, 0] == "2999"
+    assert (folder / "ivf.npz").read_bytes() != saved  # retrained on the new fingerprints

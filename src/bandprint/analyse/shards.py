@@ -41,7 +41,12 @@ from bandprint.analyse.duplicates import (
     threshold_and_rule,
 )
 from bandprint.analyse.lp import P_DEFAULT, as_f32, metric_name
-from bandprint.analyse.search import DEFAULT_NPROBE, IndexKind, SimilarityIndex
+from bandprint.analyse.search import (
+    DEFAULT_NPROBE,
+    IndexKind,
+    SimilarityIndex,
+    fingerprints_digest,
+)
 from bandprint.errors import BandprintError
 
 #: A function applying a one-argument function to every shard, in order (``map``-like).
@@ -83,6 +88,21 @@ class NpyShard:
             raise BandprintError(f"{self.stem}: {len(ids)} ids for {len(vectors)} fingerprints")
         return ids, vectors
 
+    def index(
+        self, ids: list[str], vectors: np.ndarray, p: float, kind: IndexKind, nprobe: int
+    ) -> SimilarityIndex:
+        """This shard's ``SimilarityIndex``; inverted lists are trained once and kept beside
+        the shard (``<stem>.index-p<p>-<kind>/``, reused while the shard is unchanged)."""
+        folder = Path(f"{self.stem}.index-p{p:g}-{kind}")
+        digest = fingerprints_digest(ids, vectors)
+        index = SimilarityIndex.load(folder, ids, vectors, digest)
+        if index is None:
+            index = SimilarityIndex.build(ids, vectors, p=p, kind=kind, digest=digest)
+            if index.kind != "exact":
+                index.save(folder)
+        index.nprobe = nprobe
+        return index
+
     @classmethod
     def write(cls, stem: str | Path, ids: Sequence[str], vectors: np.ndarray) -> NpyShard:
         """Write ``vectors`` and ``ids`` as a shard (each file under a temporary name, then
@@ -114,9 +134,13 @@ class _ShardSearch:
         if len(ids) == 0:
             nq = len(self.queries)
             return np.full((nq, 0), None, object), np.zeros((nq, 0), np.float32)
-        index = SimilarityIndex.build(
-            ids, vectors, p=self.p, kind=self.kind, nprobe=self.nprobe, digest=""
-        )
+        cached = getattr(shard, "index", None)
+        if cached is not None:
+            index = cached(ids, vectors, self.p, self.kind, self.nprobe)
+        else:
+            index = SimilarityIndex.build(
+                ids, vectors, p=self.p, kind=self.kind, nprobe=self.nprobe, digest=""
+            )
         exclude = None
         if self.exclude_ids is not None:
             row_of = {mid: r for r, mid in enumerate(ids)}
