@@ -10,12 +10,19 @@ Conventions (the same as pymatgen's ``BandStructureSymmLine``, so figures and nu
 * ``segments`` are runs of k-points drawn as one connected line, ``[start, stop)``, from one
   labelled k-point to the next. Where the path runs through a labelled k-point written once
   (ASE, CASTEP and explicit VASP k-point lists do this) the two segments share that k-point.
+
+Beside the class: the path geometry every reader shares (segments and distances from per-k-point
+labels or from the k-points per path line) and the pymatgen dictionary round trip
+(``BandStructure.to_pymatgen_dict`` and ``band_structure_from_pymatgen_dict``, which reads the
+arrays straight from the dictionary without building pymatgen objects). Readers build on this
+module; it imports none of them.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
 
 #: Labels are matched to k-points within this distance in fractional coordinates (pymatgen's).
 LABEL_TOLERANCE = 1e-4
+#: ``source_format`` of band structures read from pymatgen dictionaries.
+PYMATGEN_FORMAT = "pymatgen-json"
 #: Energies within this of E_F count as at E_F when deciding metal/insulator (pymatgen's).
 METAL_TOLERANCE = 1e-4
 
@@ -379,8 +388,6 @@ class BandStructure:
     @classmethod
     def from_pymatgen(cls, bs: Any, material_id: str = "pymatgen") -> BandStructure:
         """From a pymatgen ``BandStructureSymmLine`` object or its ``as_dict()``."""
-        from bandprint.read.pymatgen_json import band_structure_from_pymatgen_dict
-
         d = bs if isinstance(bs, dict) else bs.as_dict()
         return band_structure_from_pymatgen_dict(d, material_id=material_id, source=None)
 
@@ -423,3 +430,112 @@ def path_distances(cart_kpoints: np.ndarray, kpoint_labels: list[str | None]) ->
     labelled = np.array([bool(x) for x in kpoint_labels])
     step[labelled[1:] & labelled[:-1]] = 0.0
     return np.concatenate([[0.0], np.cumsum(step)])
+
+
+def segments_from_sizes(sizes: Sequence[int], labels: Sequence[str | None]) -> list[Segment]:
+    """Consecutive segments of ``sizes`` k-points each, labelled from their end k-points."""
+    if sum(sizes) != len(labels):
+        raise BandprintError(f"path lines hold {sum(sizes)} k-points, the bands {len(labels)}")
+    segments, start = [], 0
+    for n in sizes:
+        if n < 2:
+            raise BandprintError(f"a path line of {n} k-point(s); each needs at least 2")
+        stop = start + n
+        segments.append(Segment(start, stop, labels[start] or "", labels[stop - 1] or ""))
+        start = stop
+    return segments
+
+
+def distances_from_sizes(cart_kpoints: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+    """Cumulative path length (same units as ``cart_kpoints``), flat from one line to the next."""
+    step = np.linalg.norm(np.diff(cart_kpoints, axis=0), axis=1)
+    ends = np.cumsum(sizes)[:-1] - 1  # the last k-point of every line but the final one
+    step[ends] = 0.0
+    return np.concatenate([[0.0], np.cumsum(step)])
+
+
+def path_geometry(
+    cart_kpoints: np.ndarray,
+    labels: Sequence[str | None],
+    sizes: Sequence[int] | None = None,
+) -> tuple[np.ndarray, list[Segment]]:
+    """Distances and segments: by line sizes where known, otherwise from the labels alone."""
+    if sizes is not None:
+        return distances_from_sizes(cart_kpoints, sizes), segments_from_sizes(sizes, labels)
+    segments = segments_from_labels(list(labels))
+    if not segments:
+        raise BandprintError("no path segment of two or more k-points")
+    return path_distances(cart_kpoints, list(labels)), segments
+
+
+def band_structure_from_pymatgen_dict(
+    d: dict[str, Any],
+    material_id: str,
+    source: str | None,
+    metadata: dict[str, Any] | None = None,
+    segment_sizes: list[int] | None = None,
+) -> BandStructure:
+    """The canonical band structure from a ``BandStructureSymmLine.as_dict()`` dictionary.
+
+    Path segments are rebuilt from ``labels_dict`` and the k-points, never from ``branches``;
+    ``segment_sizes`` (k-points per path line, when the caller knows them) split the path instead.
+    """
+    kpoints = np.asarray(d["kpoints"], dtype=np.float64)
+    if kpoints.ndim != 2 or kpoints.shape[1] != 3:
+        raise BandprintError(f"k-points have shape {kpoints.shape}, expected (n, 3)")
+    nk = kpoints.shape[0]
+    bands = d["bands"]
+    spins = [k for k in ("1", "-1", "Spin.up", "Spin.down") if k in bands]
+    if not spins:
+        raise BandprintError(f"no spin channel in 'bands' (keys {sorted(bands)})")
+    arrays = [np.asarray(bands[s], dtype=np.float64) for s in spins]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1 or arrays[0].ndim != 2:
+        raise BandprintError(f"bands arrays have shapes {sorted(shapes)}, expected (nbands, nk)")
+    if arrays[0].shape[1] != nk:
+        raise BandprintError(f"bands have {arrays[0].shape[1]} k-points but kpoints has {nk}")
+    energies = np.stack([a.T for a in arrays])
+
+    lattice = d.get("lattice_rec") or {}
+    matrix = np.asarray(lattice["matrix"] if isinstance(lattice, dict) else lattice, dtype=float)
+    if matrix.shape != (3, 3):
+        raise BandprintError(f"reciprocal lattice has shape {matrix.shape}, expected (3, 3)")
+
+    labels = _kpoint_labels(kpoints, d.get("labels_dict") or {})
+    distances, segments = path_geometry(kpoints @ matrix, labels, segment_sizes)
+
+    structure = None
+    formula = None
+    if d.get("structure"):
+        from pymatgen.core import Structure
+
+        structure = Structure.from_dict(d["structure"])
+        formula = structure.composition.reduced_formula
+    meta = dict(metadata or {})
+    return BandStructure(
+        material_id=str(material_id),
+        energies=energies,
+        efermi=float(d["efermi"]),
+        distances=distances,
+        segments=segments,
+        kpoints=kpoints,
+        reciprocal_lattice=matrix,
+        formula=meta.pop("formula", None) or formula,
+        source=source,
+        source_format=meta.pop("source_format", PYMATGEN_FORMAT),
+        structure=structure,
+        metadata=meta,
+    )
+
+
+def _kpoint_labels(kpoints: np.ndarray, labels_dict: dict[str, Any]) -> list[str | None]:
+    """Label of each k-point, matched by fractional coordinates as pymatgen does."""
+    labels: list[str | None] = [None] * len(kpoints)
+    for raw, coords in labels_dict.items():
+        c = coords.get("fcoords", coords.get("frac_coords")) if isinstance(coords, dict) else coords
+        c = np.asarray(c, dtype=np.float64)
+        hit = np.nonzero(np.linalg.norm(kpoints - c, axis=1) < LABEL_TOLERANCE)[0]
+        name = normalize_label(raw)
+        for i in hit:
+            labels[i] = name
+    return labels

@@ -36,10 +36,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from ase.units import Bohr, Hartree
 
-from bandprint.bandstructure import BandStructure, normalize_label
+from bandprint.bandstructure import (
+    BandStructure,
+    band_structure_from_pymatgen_dict,
+    normalize_label,
+)
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import material_id_from_path, read_text
-from bandprint.read.pymatgen_json import band_structure_from_pymatgen_dict
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure

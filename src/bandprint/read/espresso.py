@@ -31,11 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from bandprint.bandstructure import BandStructure
+from bandprint.bandstructure import BandStructure, path_geometry
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import iter_lines, material_id_from_path, read_bytes, read_text
 from bandprint.read.labels import infer_labels
-from bandprint.read.paths import path_geometry
 from bandprint.read.units import BOHR, HARTREE
 
 FORMAT_OUT = "espresso-out"

@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from bandprint.bandstructure import BandStructure, normalize_label
+from bandprint.bandstructure import BandStructure, normalize_label, path_geometry
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import read_text
-from bandprint.read.paths import path_geometry
 
 FORMAT = "fhi-aims"
 

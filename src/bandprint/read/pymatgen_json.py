@@ -4,8 +4,9 @@ A file holds one such dictionary, or Materials Project documents as the database
 a task document (``{"task_id": "mp-149", "data": {…band structure…}}``) or a list of them (or a
 list of bare dictionaries); each document's id is its ``task_id`` (or ``material_id``).
 
-The arrays are read straight from the JSON. Building pymatgen objects (one ``Kpoint`` per
-k-point, one ``Lattice`` per ``Kpoint``) costs orders of magnitude more and is not needed.
+The arrays are read straight from the JSON (``bandstructure.band_structure_from_pymatgen_dict``):
+building pymatgen objects (one ``Kpoint`` per k-point, one ``Lattice`` per ``Kpoint``) is not
+needed.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from bandprint.bandstructure import LABEL_TOLERANCE, BandStructure, normalize_label
+from bandprint.bandstructure import (
+    PYMATGEN_FORMAT,
+    BandStructure,
+    band_structure_from_pymatgen_dict,
+)
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import load_json, material_id_from_path
-from bandprint.read.paths import path_geometry
 
-FORMAT = "pymatgen-json"
+FORMAT = PYMATGEN_FORMAT
 
 
 def looks_like_pymatgen_dict(d: Any) -> bool:
@@ -101,76 +103,3 @@ def read_pymatgen_json(
         raise ReadError(path, f"{where}{exc}") from None
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ReadError(path, f"{where}malformed pymatgen band structure: {exc!r}") from None
-
-
-def band_structure_from_pymatgen_dict(
-    d: dict[str, Any],
-    material_id: str,
-    source: str | None,
-    metadata: dict[str, Any] | None = None,
-    segment_sizes: list[int] | None = None,
-) -> BandStructure:
-    """The canonical band structure from a ``BandStructureSymmLine.as_dict()`` dictionary.
-
-    Path segments are rebuilt from ``labels_dict`` and the k-points, never from ``branches``;
-    ``segment_sizes`` (k-points per path line, when the caller knows them) split the path instead.
-    """
-    kpoints = np.asarray(d["kpoints"], dtype=np.float64)
-    if kpoints.ndim != 2 or kpoints.shape[1] != 3:
-        raise BandprintError(f"k-points have shape {kpoints.shape}, expected (n, 3)")
-    nk = kpoints.shape[0]
-    bands = d["bands"]
-    spins = [k for k in ("1", "-1", "Spin.up", "Spin.down") if k in bands]
-    if not spins:
-        raise BandprintError(f"no spin channel in 'bands' (keys {sorted(bands)})")
-    arrays = [np.asarray(bands[s], dtype=np.float64) for s in spins]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1 or arrays[0].ndim != 2:
-        raise BandprintError(f"bands arrays have shapes {sorted(shapes)}, expected (nbands, nk)")
-    if arrays[0].shape[1] != nk:
-        raise BandprintError(f"bands have {arrays[0].shape[1]} k-points but kpoints has {nk}")
-    energies = np.stack([a.T for a in arrays])
-
-    lattice = d.get("lattice_rec") or {}
-    matrix = np.asarray(lattice["matrix"] if isinstance(lattice, dict) else lattice, dtype=float)
-    if matrix.shape != (3, 3):
-        raise BandprintError(f"reciprocal lattice has shape {matrix.shape}, expected (3, 3)")
-
-    labels = _kpoint_labels(kpoints, d.get("labels_dict") or {})
-    distances, segments = path_geometry(kpoints @ matrix, labels, segment_sizes)
-
-    structure = None
-    formula = None
-    if d.get("structure"):
-        from pymatgen.core import Structure
-
-        structure = Structure.from_dict(d["structure"])
-        formula = structure.composition.reduced_formula
-    meta = dict(metadata or {})
-    return BandStructure(
-        material_id=str(material_id),
-        energies=energies,
-        efermi=float(d["efermi"]),
-        distances=distances,
-        segments=segments,
-        kpoints=kpoints,
-        reciprocal_lattice=matrix,
-        formula=meta.pop("formula", None) or formula,
-        source=source,
-        source_format=meta.pop("source_format", FORMAT),
-        structure=structure,
-        metadata=meta,
-    )
-
-
-def _kpoint_labels(kpoints: np.ndarray, labels_dict: dict[str, Any]) -> list[str | None]:
-    """Label of each k-point, matched by fractional coordinates as pymatgen does."""
-    labels: list[str | None] = [None] * len(kpoints)
-    for raw, coords in labels_dict.items():
-        c = coords.get("fcoords", coords.get("frac_coords")) if isinstance(coords, dict) else coords
-        c = np.asarray(c, dtype=np.float64)
-        hit = np.nonzero(np.linalg.norm(kpoints - c, axis=1) < LABEL_TOLERANCE)[0]
-        name = normalize_label(raw)
-        for i in hit:
-            labels[i] = name
-    return labels

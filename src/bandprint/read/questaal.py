@@ -24,10 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from bandprint.bandstructure import BandStructure, normalize_label
+from bandprint.bandstructure import BandStructure, normalize_label, path_geometry
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import read_text
-from bandprint.read.paths import path_geometry
 from bandprint.read.units import BOHR, HARTREE
 
 FORMAT = "questaal-bnds"

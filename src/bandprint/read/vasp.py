@@ -38,11 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bandprint.bandstructure import BandStructure, normalize_label
+from bandprint.bandstructure import (
+    BandStructure,
+    band_structure_from_pymatgen_dict,
+    normalize_label,
+    path_geometry,
+)
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import iter_lines, material_id_from_path, read_bytes, read_text
-from bandprint.read.paths import path_geometry
-from bandprint.read.pymatgen_json import band_structure_from_pymatgen_dict
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
