@@ -118,3 +118,27 @@ def test_npy_shard_keeps_its_inverted_lists_and_rebuilds_them_when_it_changes(tm
     names, _ = index.search(X[:1], 1)
     assert names[0, 0] == "2999"
     assert (folder / "ivf.npz").read_bytes() != saved  # retrained on the new fingerprints
+
+
+def test_knn_graph_over_shards_is_the_exact_graph_and_clusters_like_one_machine() -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    from bandprint.analyse.cluster import cluster_fingerprints
+    from bandprint.analyse.lp import exact_knn
+
+    rng = np.random.default_rng(6)
+    centres = rng.normal(size=(6, 10)) * 4
+    truth = rng.integers(0, 6, 1200)
+    X = (centres[truth] + rng.normal(size=(1200, 10)) * 0.5).astype(np.float32)
+    ids = [str(i) for i in range(len(X))]
+    index = ShardedIndex(shards_of(ids, X, 250), kind="exact")
+    idx, dist = index.knn_graph(16)
+    ref_idx, ref_dist = exact_knn(X, 16)
+    assert (idx[:, 0] == np.arange(len(X))).all() and (dist[:, 0] == 0).all()
+    assert (idx == ref_idx).all()
+    np.testing.assert_allclose(dist, ref_dist, rtol=1e-6)
+    assert index.rows(np.array([1199, 0, 600])).tolist() == X[[1199, 0, 600]].tolist()
+    sharded = cluster_fingerprints(X, 20, 5, strategy="knn", knn=(idx, dist))
+    one = cluster_fingerprints(X, 20, 5, strategy="exact")
+    assert adjusted_rand_score(truth, sharded.labels) > 0.95
+    assert adjusted_rand_score(one.labels, sharded.labels) > 0.95

@@ -23,9 +23,8 @@ materials as queries against every shard.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -129,11 +128,13 @@ class _ShardSearch:
     exclude_ids: tuple[str, ...] | None
     exact: bool | None
 
-    def __call__(self, shard: Shard) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ids, rows in the shard, distances)``, each ``[n_queries, ≤ k]``."""
         ids, vectors = shard()
         if len(ids) == 0:
             nq = len(self.queries)
-            return np.full((nq, 0), None, object), np.zeros((nq, 0), np.float32)
+            empty = np.full((nq, 0), None, object)
+            return empty, np.zeros((nq, 0), np.int64), np.zeros((nq, 0), np.float32)
         cached = getattr(shard, "index", None)
         if cached is not None:
             index = cached(ids, vectors, self.p, self.kind, self.nprobe)
@@ -148,26 +149,39 @@ class _ShardSearch:
         rows, dist = index.search(self.queries, self.k, exclude=exclude, exact=self.exact)
         names = np.asarray(ids, dtype=object)[np.maximum(rows, 0)]
         names[rows < 0] = None
-        return names, dist
+        return names, rows, dist
 
 
 def merge_nearest(
-    answers: Iterable[tuple[np.ndarray, np.ndarray]], k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The k nearest of per-shard answers ``(ids [nq, k_s], distances [nq, k_s])``: ids
-    (object array, ``None`` where fewer than k exist) and distances (``inf`` there), nearest
-    first; equal distances keep shard order."""
-    ids, dist = zip(*answers, strict=True)
-    names = np.concatenate(ids, axis=1)
-    d = np.concatenate(dist, axis=1).astype(np.float32)
+    answers: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    k: int,
+    offsets: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k nearest of per-shard answers ``(ids, rows, distances)`` (each ``[nq, k_s]``):
+    ids (object array, ``None`` where fewer than k exist), global rows (the shard's row plus
+    ``offsets[s]``, the rows before shard s; -1 where none, or everywhere without
+    ``offsets``) and distances (``inf`` where none), nearest first; equal distances keep
+    shard order."""
+    names_s, rows_s, dist_s = zip(*answers, strict=True)
+    if offsets is None:
+        rows_s = tuple(np.full(r.shape, -1, np.int64) for r in rows_s)
+    else:
+        rows_s = tuple(
+            np.where(r >= 0, r + int(o), -1) for r, o in zip(rows_s, offsets, strict=True)
+        )
+    names = np.concatenate(names_s, axis=1)
+    rows = np.concatenate(rows_s, axis=1).astype(np.int64)
+    d = np.concatenate(dist_s, axis=1).astype(np.float32)
     order = np.argsort(d, axis=1, kind="stable")[:, :k]
     names = np.take_along_axis(names, order, 1)
+    rows = np.take_along_axis(rows, order, 1)
     d = np.take_along_axis(d, order, 1)
     if d.shape[1] < k:
-        pad = k - d.shape[1]
-        names = np.pad(names, ((0, 0), (0, pad)), constant_values=None)
-        d = np.pad(d, ((0, 0), (0, pad)), constant_values=np.inf)
-    return names, d
+        pad = ((0, 0), (0, k - d.shape[1]))
+        names = np.pad(names, pad, constant_values=None)
+        rows = np.pad(rows, pad, constant_values=-1)
+        d = np.pad(d, pad, constant_values=np.inf)
+    return names, rows, d
 
 
 @dataclass
@@ -184,6 +198,17 @@ class ShardedIndex:
     kind: IndexKind = "auto"
     nprobe: int = DEFAULT_NPROBE
     map_fn: MapFn = map
+    _sizes: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def sizes(self) -> np.ndarray:
+        """Fingerprints per shard (read once, then kept)."""
+        if self._sizes is None:
+            self._sizes = np.array(list(self.map_fn(_shard_size, list(self.shards))), np.int64)
+        return self._sizes
+
+    def offsets(self) -> np.ndarray:
+        """Global row number of each shard's first fingerprint (shards laid end to end)."""
+        return np.r_[0, np.cumsum(self.sizes())[:-1]].astype(np.int64)
 
     def search(
         self,
@@ -196,6 +221,18 @@ class ShardedIndex:
         where the shards hold fewer). ``exclude_ids[r]``: an id left out of query r's answer
         (its own, when the query is a stored fingerprint). ``exact`` as in
         ``SimilarityIndex.search``."""
+        names, _, dist = self.neighbours(queries, k, exclude_ids, exact)
+        return names, dist
+
+    def neighbours(
+        self,
+        queries: np.ndarray,
+        k: int = 10,
+        exclude_ids: Sequence[str] | None = None,
+        exact: bool | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``search`` with the global row numbers of the neighbours too (``offsets``):
+        ``(ids, rows, distances)``."""
         if not self.shards:
             raise BandprintError("no shards to search")
         Q = as_f32(np.atleast_2d(queries), "queries")
@@ -212,16 +249,50 @@ class ShardedIndex:
             None if exclude_ids is None else tuple(exclude_ids),
             exact,
         )
-        return merge_nearest(self.map_fn(task, list(self.shards)), int(k))
+        answers = self.map_fn(task, list(self.shards))
+        return merge_nearest(answers, int(k), self.offsets())
+
+    def knn_graph(
+        self, k: int, refine: float = 0.0, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every fingerprint's k nearest (itself first, at distance 0) as global rows and
+        distances, ``[n, k]`` each: the neighbour graph of the ``knn`` clustering strategy
+        (``mutual_reachability_mst(knn=...)``), built shard by shard. ``refine``: the fraction
+        of fingerprints whose k-th neighbour is farthest searched again exhaustively (as
+        ``lp.approximate_knn`` does). ``progress(done, total)`` after each shard."""
+        n = int(self.sizes().sum())
+        idx = np.empty((n, k), np.int64)
+        dist = np.empty((n, k), np.float32)
+        for s, (shard, start) in enumerate(zip(self.shards, self.offsets(), strict=True)):
+            _, vectors = shard()
+            _, rows, d = self.neighbours(np.asarray(vectors), k)
+            idx[start : start + len(rows)], dist[start : start + len(rows)] = rows, d
+            if progress is not None:
+                progress(s + 1, len(self.shards))
+        m = round(refine * n)
+        if m > 0:
+            redo = np.sort(np.argsort(-dist[:, -1], kind="stable")[:m])
+            _, rows, d = self.neighbours(self.rows(redo), k, exact=True)
+            idx[redo], dist[redo] = rows, d
+        return idx, dist
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """The fingerprints at global ``rows`` (any order), ``[len(rows), d]`` float32."""
+        rows = np.asarray(rows, np.int64)
+        bounds = np.r_[self.offsets(), self.sizes().sum()]
+        shard_of = np.searchsorted(bounds, rows, side="right") - 1
+        out: np.ndarray | None = None
+        for s in np.unique(shard_of):
+            _, vectors = self.shards[s]()
+            at = shard_of == s
+            if out is None:
+                out = np.empty((len(rows), vectors.shape[1]), np.float32)
+            out[at] = vectors[rows[at] - bounds[s]]
+        return out if out is not None else np.empty((0, 0), np.float32)
 
 
-def _shard_sizes(shard: Shard) -> int:
+def _shard_size(shard: Shard) -> int:
     return len(shard()[0])
-
-
-def _pick_rows(picks: np.ndarray, shard: Shard) -> tuple[list[str], np.ndarray]:
-    ids, vectors = shard()
-    return [ids[i] for i in picks], np.asarray(vectors[picks], dtype=np.float32)
 
 
 def find_duplicates_sharded(
@@ -248,23 +319,16 @@ def find_duplicates_sharded(
     sample's exact nearest-neighbour distances."""
     if not shards:
         raise BandprintError("no shards to search")
-    sizes = np.array(list(map_fn(_shard_sizes, list(shards))), dtype=np.int64)
-    n = int(sizes.sum())
+    index = ShardedIndex(shards, p=p, kind=kind, nprobe=nprobe, map_fn=map_fn)
+    n = int(index.sizes().sum())
     if n < 2:
         raise BandprintError(f"need at least 2 fingerprints, got {n}")
-    index = ShardedIndex(shards, p=p, kind=kind, nprobe=nprobe, map_fn=map_fn)
 
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n, min(int(calibration_sample), n), replace=False))
-    starts = np.r_[0, np.cumsum(sizes)]
-    picks = [sample[(sample >= a) & (sample < b)] - a for a, b in itertools.pairwise(starts)]
-    cal_ids: list[str] = []
-    cal_vectors = []
-    for ids, vectors in map(_pick_rows, picks, shards):
-        cal_ids += ids
-        cal_vectors.append(vectors)
-    _, d = index.search(np.concatenate(cal_vectors), 1, exclude_ids=cal_ids, exact=True)
-    nn_exact = d[:, 0].astype(np.float64)
+    # Exact 2 nearest of each sampled fingerprint; the nearest other is the one not itself.
+    _, rows, d = index.neighbours(index.rows(sample), 2, exact=True)
+    nn_exact = np.where(rows[:, 0] == sample, d[:, 1], d[:, 0]).astype(np.float64)
     finite = nn_exact[np.isfinite(nn_exact)]
     median_nn = float(np.median(finite)) if len(finite) else float("nan")
     threshold, rule = threshold_and_rule(nn_exact, threshold, k_mad, n, seed)
