@@ -13,11 +13,8 @@ steps for notebook use.
 
 from __future__ import annotations
 
-import gzip
-import os
-import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,36 +33,8 @@ from bandprint.read import (
     twodmatpedia,
     vasp,
 )
-from bandprint.read.files import material_id_from_path
-
-
-@dataclass(frozen=True)
-class Source:
-    """One band structure's worth of input files, and how to read them."""
-
-    format: str
-    paths: tuple[str, ...]
-    material_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    #: What else the band structure is read from besides ``paths`` (a 2DMatPedia db.json row),
-    #: so that a rerun notices when only that changed.
-    extra_digest: str = ""
-
-    @property
-    def key(self) -> str:
-        """Identity for incremental ingest: the files it was read from."""
-        return "|".join(self.paths)
-
-    def fingerprint(self) -> str:
-        """Size and modification time of every file, so a rerun can skip unchanged input."""
-        parts = []
-        for p in self.paths:
-            st = os.stat(p)
-            parts.append(f"{st.st_size}:{st.st_mtime_ns}")
-        if self.extra_digest:
-            parts.append(self.extra_digest)
-        return ";".join(parts)
+from bandprint.read.files import material_id_from_path, read_head
+from bandprint.read.source import FolderClaim, Source
 
 
 @dataclass(frozen=True)
@@ -173,7 +142,7 @@ FILE_FORMATS: list[FileFormat] = [
         exciting.FORMAT,
         lambda p, h: exciting.looks_like_exciting(h),
         exciting.read_exciting_source,
-        lambda p: exciting.folder_sources(p.parent)[0],
+        exciting.file_source,
     ),
     FileFormat(
         fhi_aims.FORMAT,
@@ -189,21 +158,6 @@ OnSkip = Callable[[str, str], None]
 #: Tried before descending.
 FolderRule = Callable[[Path, "OnSkip | None"], "list[Source] | None"]
 FOLDER_RULES: list[FolderRule] = []
-
-SNIFF_BYTES = 65536
-
-
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(2)
-            fh.seek(0)
-            if magic == b"\x1f\x8b":
-                with gzip.open(fh) as gz:
-                    return gz.read(SNIFF_BYTES)
-            return fh.read(SNIFF_BYTES)
-    except (OSError, EOFError, zlib.error):
-        return b""
 
 
 def _twodmatpedia_sources(root: Path, on_skip: OnSkip | None) -> list[Source] | None:
@@ -236,10 +190,17 @@ def _twodmatpedia_sources(root: Path, on_skip: OnSkip | None) -> list[Source] | 
     return sources
 
 
+def _claimed(claim: FolderClaim | None) -> list[Source] | None:
+    """A folder reader's sources, and those found in the rest of its folder."""
+    if claim is None:
+        return None
+    return [*claim.sources, *discover_sources(claim.rest)]
+
+
 FOLDER_RULES.append(_twodmatpedia_sources)
-FOLDER_RULES.append(lambda root, on_skip: vasp.vasp_folder_sources(root))
-FOLDER_RULES.append(lambda root, on_skip: fhi_aims.folder_sources(root))
-FOLDER_RULES.append(lambda root, on_skip: exciting.folder_sources(root))
+FOLDER_RULES.append(lambda root, on_skip: _claimed(vasp.vasp_folder_sources(root)))
+FOLDER_RULES.append(lambda root, on_skip: _claimed(fhi_aims.folder_sources(root)))
+FOLDER_RULES.append(lambda root, on_skip: _claimed(exciting.folder_sources(root)))
 
 
 def _read_twodmatpedia(source: Source) -> list[BandStructure]:
@@ -261,7 +222,7 @@ READERS: dict[str, Callable[[Source], list[BandStructure]]] = {
 def detect_file_format(path: str | Path) -> FileFormat | None:
     """The format of a single file, judged from its content (and name only as a hint)."""
     p = Path(path)
-    head = _head(p)
+    head = read_head(p)
     if not head.strip():
         return None
     for fmt in FILE_FORMATS:
@@ -392,6 +353,7 @@ __all__ = [
     "FOLDER_RULES",
     "READERS",
     "FileFormat",
+    "FolderClaim",
     "Source",
     "detect_file_format",
     "discover_sources",

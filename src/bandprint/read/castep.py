@@ -43,6 +43,7 @@ from bandprint.bandstructure import (
 )
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import material_id_from_path, read_text
+from bandprint.read.source import Source
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -358,15 +359,13 @@ def read_castep_bands(
     return bs
 
 
-def file_source(path: Path) -> Any:
-    from bandprint.read import Source
-
+def file_source(path: Path) -> Source:
     cell = cell_beside(path)
     paths = (str(path),) if cell is None else (str(path), str(cell))
     return Source(FORMAT, paths, material_id_from_path(path))
 
 
-def read_castep_source(source: Any) -> list[BandStructure]:
+def read_castep_source(source: Source) -> list[BandStructure]:
     efermi = source.options.get("efermi")
     cell = source.paths[1] if len(source.paths) > 1 else None
     return [

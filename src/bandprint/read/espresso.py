@@ -35,6 +35,7 @@ from bandprint.bandstructure import BandStructure, path_geometry
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import iter_lines, material_id_from_path, read_bytes, read_text
 from bandprint.read.labels import infer_labels
+from bandprint.read.source import Source
 from bandprint.read.units import BOHR, HARTREE
 
 FORMAT_OUT = "espresso-out"
@@ -508,7 +509,7 @@ def read_qe_xml(
     return _band_structure(parsed, path, efermi, material_id or default, FORMAT_XML)
 
 
-def read_espresso_source(source: Any) -> list[BandStructure]:
+def read_espresso_source(source: Source) -> list[BandStructure]:
     """Reader for ``Source`` objects of either QE format (registered in ``bandprint.read``)."""
     efermi = source.options.get("efermi")
     reader = read_qe_xml if source.format == FORMAT_XML else read_pw_output

@@ -22,7 +22,8 @@ import numpy as np
 
 from bandprint.bandstructure import BandStructure, normalize_label, segments_from_labels
 from bandprint.errors import BandprintError, ReadError
-from bandprint.read.files import read_bytes
+from bandprint.read.files import read_bytes, read_head
+from bandprint.read.source import FolderClaim, Source
 from bandprint.read.units import BOHR, HARTREE
 
 FORMAT = "exciting"
@@ -191,23 +192,25 @@ def read_exciting(
         raise ReadError(path, str(exc)) from None
 
 
-def folder_sources(root: Path) -> list[Any] | None:
+def folder_sources(root: Path) -> FolderClaim | None:
     """An exciting run folder: ``bandstructure.xml`` with its ``input.xml`` and ``info.xml``
     (which are no band structures themselves), and whatever else the folder holds."""
-    from bandprint.read import Source, _head, discover_sources
-
     main = root / "bandstructure.xml"
-    if not main.is_file() or not looks_like_exciting(_head(main)):
+    if not main.is_file() or not looks_like_exciting(read_head(main)):
         return None
     extra = [root / n for n in ("input.xml", "info.xml") if (root / n).is_file()]
     paths = (main, *extra)
-    sources = [Source(FORMAT, tuple(str(p) for p in paths), root.resolve().name)]
+    source = Source(FORMAT, tuple(str(p) for p in paths), root.resolve().name)
     rest = [p for p in sorted(root.iterdir()) if not p.name.startswith(".") and p not in paths]
-    sources.extend(discover_sources(rest))
-    return sources
+    return FolderClaim([source], rest)
 
 
-def read_exciting_source(source: Any) -> list[BandStructure]:
+def file_source(path: Path) -> Source:
+    """``bandstructure.xml`` named on its own: with the ``input.xml`` and ``info.xml`` beside it."""
+    return folder_sources(path.parent).sources[0]
+
+
+def read_exciting_source(source: Source) -> list[BandStructure]:
     """Reader for ``Source`` objects (registered in ``bandprint.read``)."""
     efermi = source.options.get("efermi")
     return [read_exciting(source.paths[0], efermi, source.material_id)]

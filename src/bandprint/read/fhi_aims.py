@@ -23,6 +23,7 @@ import numpy as np
 from bandprint.bandstructure import BandStructure, normalize_label, path_geometry
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import read_text
+from bandprint.read.source import FolderClaim, Source
 
 FORMAT = "fhi-aims"
 
@@ -72,10 +73,8 @@ def run_files(folder: Path) -> dict[str, Any]:
     }
 
 
-def folder_sources(root: Path) -> list[Any] | None:
+def folder_sources(root: Path) -> FolderClaim | None:
     """The FHI-aims band structure of a run folder, and whatever else the folder holds."""
-    from bandprint.read import Source, discover_sources
-
     try:
         files = run_files(root)
     except OSError:
@@ -85,16 +84,15 @@ def folder_sources(root: Path) -> list[Any] | None:
     main_paths = [files["bands"][0]]
     extra = [files[k] for k in ("control", "geometry", "main") if files[k] is not None]
     paths = [*main_paths, *files["bands"][1:], *extra]
-    sources = [Source(FORMAT, tuple(str(p) for p in paths), root.resolve().name)]
+    source = Source(FORMAT, tuple(str(p) for p in paths), root.resolve().name)
     claimed = set(paths)
     rest = [p for p in sorted(root.iterdir()) if not p.name.startswith(".") and p not in claimed]
-    sources.extend(discover_sources(rest))
-    return sources
+    return FolderClaim([source], rest)
 
 
-def file_source(path: Path) -> Any:
+def file_source(path: Path) -> Source:
     """A band file named on its own: the whole run folder it belongs to."""
-    return folder_sources(path.parent)[0]
+    return folder_sources(path.parent).sources[0]
 
 
 def _band_lines(text: str) -> list[tuple[np.ndarray, np.ndarray, int, str, str]]:
@@ -287,7 +285,7 @@ def read_fhi_aims(
     )
 
 
-def read_fhi_aims_source(source: Any) -> list[BandStructure]:
+def read_fhi_aims_source(source: Source) -> list[BandStructure]:
     """Reader for ``Source`` objects (registered in ``bandprint.read``)."""
     efermi = source.options.get("efermi")
     first = Path(source.paths[0])

@@ -13,6 +13,9 @@ import orjson
 
 from bandprint.errors import ReadError
 
+#: Bytes of a file a format is recognised from.
+SNIFF_BYTES = 65536
+
 _EXTENSIONS = re.compile(r"(\.(json|xml|gz|bz2|bands|txt|dat))+$", re.IGNORECASE)
 
 
@@ -35,6 +38,21 @@ def read_bytes(path: str | Path) -> bytes:
     if not raw.strip():
         raise ReadError(path, "file is empty")
     return raw
+
+
+def read_head(path: str | Path, size: int = SNIFF_BYTES) -> bytes:
+    """The first ``size`` bytes of the file, gunzipped; ``b""`` where it cannot be read (a
+    format test then says no, and the file is reported as unrecognised)."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+            fh.seek(0)
+            if magic == b"\x1f\x8b":
+                with gzip.open(fh) as gz:
+                    return gz.read(size)
+            return fh.read(size)
+    except (OSError, EOFError, zlib.error):
+        return b""
 
 
 def iter_lines(path: str | Path) -> Iterator[str]:

@@ -27,6 +27,7 @@ import numpy as np
 from bandprint.bandstructure import BandStructure, normalize_label, path_geometry
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import read_text
+from bandprint.read.source import Source
 from bandprint.read.units import BOHR, HARTREE
 
 FORMAT = "questaal-bnds"
@@ -62,9 +63,7 @@ def companions(path: Path) -> dict[str, Path | None]:
     }
 
 
-def file_source(path: Path) -> Any:
-    from bandprint.read import Source
-
+def file_source(path: Path) -> Source:
     extra = [str(p) for p in companions(path).values() if p is not None]
     return Source(FORMAT, (str(path), *extra), bnds_material_id(path))
 
@@ -221,6 +220,6 @@ def read_bnds(
         raise ReadError(path, str(exc)) from None
 
 
-def read_bnds_source(source: Any) -> list[BandStructure]:
+def read_bnds_source(source: Source) -> list[BandStructure]:
     """Reader for ``Source`` objects (registered in ``bandprint.read``)."""
     return [read_bnds(source.paths[0], source.options.get("efermi"), source.material_id)]

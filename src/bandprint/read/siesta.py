@@ -29,6 +29,7 @@ import numpy as np
 from bandprint.bandstructure import BandStructure, normalize_label, segments_from_labels
 from bandprint.errors import BandprintError, ReadError
 from bandprint.read.files import read_text
+from bandprint.read.source import Source
 from bandprint.read.units import BOHR
 
 FORMAT = "siesta-bands"
@@ -69,10 +70,8 @@ def _fdf_label(path: Path) -> str | None:
         return None
 
 
-def file_source(path: Path) -> Any:
+def file_source(path: Path) -> Source:
     """The Source for a ``.bands`` file, with the ``.fdf``, ``.XV`` and ``.STRUCT_OUT`` beside."""
-    from bandprint.read import Source
-
     extra = [str(p) for p in _companions(path).values() if p is not None]
     return Source(FORMAT, (str(path), *extra), path.name[: -len(".bands")] or path.stem)
 
@@ -298,7 +297,7 @@ def read_siesta_bands(
     )
 
 
-def read_siesta_source(source: Any) -> list[BandStructure]:
+def read_siesta_source(source: Source) -> list[BandStructure]:
     """Reader for ``Source`` objects (registered in ``bandprint.read``)."""
     efermi = source.options.get("efermi")
     return [read_siesta_bands(source.paths[0], efermi, source.material_id)]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import re
 import warnings
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,14 @@ from bandprint.bandstructure import (
     path_geometry,
 )
 from bandprint.errors import BandprintError, ReadError
-from bandprint.read.files import iter_lines, material_id_from_path, read_bytes, read_text
+from bandprint.read.files import (
+    iter_lines,
+    material_id_from_path,
+    read_bytes,
+    read_head,
+    read_text,
+)
+from bandprint.read.source import FolderClaim, Source
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -921,7 +927,7 @@ def _with_siblings(folder: Path, main: Path, names: tuple[str, ...]) -> tuple[st
 _EIGENVAL_SIBLINGS = ("KPOINTS", "OUTCAR", "DOSCAR", "CONTCAR", "POSCAR")
 
 
-def vasp_folder_sources(root: Path) -> list[Any] | None:
+def vasp_folder_sources(root: Path) -> FolderClaim | None:
     """The VASP band structure of a run folder or of a split run, and what else the folder holds.
 
     A run folder (``vasprun.xml`` and/or ``EIGENVAL``) is one source, read from ``vasprun.xml``
@@ -930,8 +936,6 @@ def vasp_folder_sources(root: Path) -> list[Any] | None:
     and sub-folders (``Si/`` holding the SCF run and ``Si/bands/`` the band run) are walked as
     usual, so claiming the folder hides nothing.
     """
-    from bandprint.read import Source, discover_sources
-
     vasprun = sibling(root, "vasprun.xml")
     eigenval = sibling(root, "EIGENVAL")
     splits = sorted(
@@ -962,16 +966,13 @@ def vasp_folder_sources(root: Path) -> list[Any] | None:
         for p in sorted(root.iterdir())
         if not p.name.startswith(".") and p not in run_files and p not in claimed_dirs
     ]
-    sources.extend(discover_sources(rest))
-    return sources
+    return FolderClaim(sources, rest)
 
 
-def file_source(path: Path) -> Any:
+def file_source(path: Path) -> Source:
     """The Source for a vasprun, EIGENVAL or OUTCAR named directly: with the files beside it it
     needs."""
-    from bandprint.read import Source
-
-    head = _head_bytes(path)
+    head = read_head(path)
     if looks_like_vasprun(head):
         fmt, names = FORMAT_VASPRUN, ("KPOINTS",)
     elif looks_like_outcar(head):
@@ -985,7 +986,7 @@ def file_source(path: Path) -> Any:
     return Source(fmt, paths, file_material_id(path))
 
 
-def read_vasp_source(source: Any) -> list[BandStructure]:
+def read_vasp_source(source: Source) -> list[BandStructure]:
     """Reader for ``Source`` objects of either VASP format (registered in ``bandprint.read``)."""
     efermi = source.options.get("efermi")
     efermi = None if efermi is None else float(efermi)
@@ -1011,7 +1012,7 @@ def _is_vasprun_name(p: Path) -> bool:
 
 
 def _vasprun_is_grid_run(path: Path) -> bool:
-    return vasprun_kpoint_kind(_head_bytes(path)) == "grid"
+    return vasprun_kpoint_kind(read_head(path)) == "grid"
 
 
 def _kpoints_is_grid(path: Path | None) -> bool:
@@ -1025,21 +1026,6 @@ def _kpoints_is_grid(path: Path | None) -> bool:
 
 
 # -- small helpers -------------------------------------------------------------------------
-def _head_bytes(path: Path, size: int = 65536) -> bytes:
-    import gzip
-
-    try:
-        with open(path, "rb") as fh:
-            if fh.read(2) == b"\x1f\x8b":
-                fh.seek(0)
-                with gzip.open(fh) as gz:
-                    return gz.read(size)
-            fh.seek(0)
-            return fh.read(size)
-    except (OSError, EOFError, zlib.error):
-        return b""
-
-
 def _subfolders(root: Path) -> Iterator[Path]:
     try:
         yield from (d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
