@@ -3,8 +3,9 @@
 What runs where:
 
 * **ingest**: discovery, the unchanged-source check, duplicate resolution and every shard write
-  stay in the driver (``bandprint.ingest``); only parsing is farmed out, one Ray task per chunk
-  of sources, each running the single-machine ``_parse_chunk`` and returning an Arrow table.
+  stay in the driver (``bandprint.ingest``); only parsing is farmed out (``run_chunk_tasks``),
+  one Ray task per chunk of sources, each running the single-machine parser and returning an
+  Arrow table.
 * **fingerprint**: the driver lists what is not yet encoded and writes every fingerprint shard;
   encoder actors, each holding the model (one per GPU where the cluster has GPUs, else one per
   CPU), read their materials from the workspace's Parquet shards, render and encode them with
@@ -28,8 +29,7 @@ import contextlib
 import logging
 import math
 import socket
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,7 +38,6 @@ from bandprint.errors import BandprintError
 
 if TYPE_CHECKING:
     from bandprint.fingerprint import Fingerprinter, FingerprintReport
-    from bandprint.ingest import _ShardWriter, _WorkItem
     from bandprint.store import Workspace
 
 #: Retries of a parse task, and resends of an encode task, whose worker process or node died.
@@ -118,40 +117,37 @@ def _apply(fn: Any, item: Any) -> Any:
 
 
 # -- ingest -------------------------------------------------------------------------------------
-def run_parse_tasks(
-    chunks: Sequence[list[_WorkItem]],
+def run_chunk_tasks(
+    fn: Callable[[Any], Any],
+    chunks: Sequence[Any],
     workers: int,
-    ingested_at: datetime,
-    writer: _ShardWriter,
-    failures: list[tuple[int, str, str]],
-    bar: Any,
+    on_result: Callable[[Any, Any], None],
+    on_failure: Callable[[Any, str], None],
 ) -> None:
-    """Parse ``chunks`` in Ray tasks (Ray must be connected, see ``ray_session``), handing each
-    result to ``writer`` as the local pool does; at most ``3 · workers`` chunks in flight, so
-    the driver's memory stays bounded. A chunk whose task still dies after ``MAX_RETRIES`` is
-    listed as failed, source by source, and the rest goes on."""
+    """``fn(chunk)`` for every chunk in Ray tasks (Ray must be connected, see ``ray_session``),
+    handing each result to ``on_result(chunk, result)`` in this process as it arrives; at most
+    ``3 · workers`` chunks in flight, so the driver's memory stays bounded. A chunk whose task
+    still fails after ``MAX_RETRIES`` goes to ``on_failure(chunk, reason)`` (one line) and the
+    rest goes on. ``fn`` and the chunks are pickled to the workers."""
     import ray
 
-    from bandprint.ingest import _collect, _parse_chunk
-
-    parse = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_parse_chunk)
-    pending: dict[Any, list[_WorkItem]] = {}
+    call = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_apply)
+    pending: dict[Any, Any] = {}
     next_chunk = 0
     while next_chunk < len(chunks) or pending:
         while next_chunk < len(chunks) and len(pending) < 3 * workers:
-            items = chunks[next_chunk]
-            pending[parse.remote(items, ingested_at)] = items
+            chunk = chunks[next_chunk]
+            pending[call.remote(fn, chunk)] = chunk
             next_chunk += 1
         done, _ = ray.wait(list(pending), num_returns=1)
         for ref in done:
-            items = pending.pop(ref)
+            chunk = pending.pop(ref)
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayError as exc:
-                why = _one_line(exc)
-                result = (None, [], [(i, s.key, f"Ray worker failed: {why}") for i, s, _ in items])
-            _collect(result, writer, failures)
-            bar.update(len(items))
+                on_failure(chunk, f"Ray worker failed: {_one_line(exc)}")
+                continue
+            on_result(chunk, result)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -173,10 +169,10 @@ class _Encoder:
         self.ws = Workspace(workspace)
 
     def encode(self, ids: list[str]) -> tuple[list[str], np.ndarray, list[tuple[str, str]]]:
-        from bandprint.fingerprint import _render_batch
+        from bandprint.fingerprint import render_batch
 
         bss = list(self.ws.iter_band_structures(ids, batch_size=len(ids), with_structure=False))
-        done, images, skipped = _render_batch(bss, self.fp.render_)
+        done, images, skipped = render_batch(bss, self.fp.render_)
         if not done:
             return [], np.zeros((0, self.fp.config_.fingerprint_length), np.float32), skipped
         return done, self.fp.transform(np.stack(images)), skipped
@@ -279,5 +275,5 @@ __all__ = [
     "fingerprint_workspace_ray",
     "import_ray",
     "ray_session",
-    "run_parse_tasks",
+    "run_chunk_tasks",
 ]

@@ -826,9 +826,11 @@ class FingerprintReport:
         return text
 
 
-def _render_batch(
+def render_batch(
     band_structures: list[BandStructure], settings: RenderSettings
 ) -> tuple[list[str], list[np.ndarray], list[tuple[str, str]]]:
+    """``(ids, images, skipped)``: the image of every band structure that renders, and
+    ``(material_id, reason)`` for each that does not (``BandprintError``), in input order."""
     ids, images, skipped = [], [], []
     for bs in band_structures:
         try:
@@ -880,7 +882,7 @@ def fingerprint_workspace(
     bar = tqdm(total=len(todo), desc="fingerprints", unit="material", disable=not progress)
     for chunk in _batches(todo, batch_size):
         bss = list(ws.iter_band_structures(chunk, batch_size=batch_size, with_structure=False))
-        ids, images, skipped = _render_batch(bss, fingerprinter.render_)
+        ids, images, skipped = render_batch(bss, fingerprinter.render_)
         report.skipped += skipped
         if ids:
             vectors = fingerprinter.transform(np.stack(images))
@@ -933,7 +935,7 @@ def workspace_images(
     bar = tqdm(total=len(todo), desc="rendering", unit="material", disable=not progress)
     for chunk in _batches(todo, 256):
         bss = list(ws.iter_band_structures(chunk, batch_size=256, with_structure=False))
-        ids, images, bad = _render_batch(bss, settings)
+        ids, images, bad = render_batch(bss, settings)
         skipped += bad
         if ids:
             packed = pack_images(np.stack(images))

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import sys
@@ -104,11 +105,11 @@ class IngestFailed(BandprintError):
 
 # -- worker side ------------------------------------------------------------------------------
 _WorkItem = tuple[int, Source, str]  # (discovery index, source, source fingerprint)
+#: A parsed chunk: (table or None, discovery index per row, failures (index, path, reason)).
+_ParseResult = tuple[pa.Table | None, list[int], list[tuple[int, str, str]]]
 
 
-def _parse_chunk(
-    items: list[_WorkItem], ingested_at: datetime
-) -> tuple[pa.Table | None, list[int], list[tuple[int, str, str]]]:
+def _parse_chunk(items: list[_WorkItem], ingested_at: datetime) -> _ParseResult:
     """Parse sources into one Arrow table. Returns (table, discovery index per row, failures).
 
     Never raises for a bad file: each failure is ``(index, path, reason)``.
@@ -394,22 +395,32 @@ def _ingest_on_ray(
     address: str | None,
 ) -> None:
     # No warm-up read here: Ray workers are not forked from this process.
-    from bandprint.distributed import cluster_cpus, ray_session, run_parse_tasks
+    from bandprint.distributed import cluster_cpus, ray_session, run_chunk_tasks
 
     with ray_session(address) as ray:
         workers = max(1, int(workers or cluster_cpus(ray)))
         chunk = _chunk_size(len(todo), workers)
         chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
         bar = _progress_bar(len(todo), progress)
+
+        def on_result(items: list[_WorkItem], result: _ParseResult) -> None:
+            _collect(result, writer, failures)
+            bar.update(len(items))
+
+        def on_failure(items: list[_WorkItem], reason: str) -> None:
+            failures.extend((i, s.key, reason) for i, s, _ in items)
+            bar.update(len(items))
+
         try:
-            run_parse_tasks(chunks, workers, ingested_at, writer, failures, bar)
+            parse = functools.partial(_parse_chunk, ingested_at=ingested_at)
+            run_chunk_tasks(parse, chunks, workers, on_result, on_failure)
         finally:
             bar.close()
             writer.flush()
 
 
 def _collect(
-    result: tuple[pa.Table | None, list[int], list[tuple[int, str, str]]],
+    result: _ParseResult,
     writer: _ShardWriter,
     failures: list[tuple[int, str, str]],
 ) -> None:
