@@ -2,6 +2,7 @@
 
     python bench/bench_shards.py [--n 1000000] [--shard-size 100000] [--planted 200]
                                  [--nprobe 16] [--runs 3] [--skip-duplicates]
+    python bench/bench_shards.py --cluster 200000 [--shard-size 100000]
 
 Data: ``bench_cluster.synthetic_fingerprints(n)`` (98 values, 50 clusters + 30 % background)
 plus ``--planted`` near-copies (``bench_duplicates.planted_copies``), written as ``.npy`` shards
@@ -16,6 +17,14 @@ Each measurement runs in a fresh process (so its peak RSS is its own, not the ge
 * ``duplicates``, sharded: ``find_duplicates_sharded`` (Euclidean, inverted lists per shard
   trained once and kept beside the shard, ``--nprobe`` cells per query, threshold calibrated on
   the exact NN distances of 2,000 materials): wall, CPU, peak RSS, planted pairs found.
+
+``--cluster N``: HDBSCAN (min cluster size 5, min samples 2, p = 0.2) of N synthetic
+fingerprints (no planted copies) two ways, each in its own process: the single-machine ``knn``
+strategy (one set of inverted lists over everything), and the scale-out plan: the k-NN graph
+built shard by shard (``ShardedIndex.knn_graph``: inverted lists per shard with the same
+share of cells probed, the same sparsest points re-searched exhaustively; the part a cluster
+would run in parallel), then MST, condensed tree and labels on one machine from that graph.
+Reported: time of each part, peak RSS, ARI against the planted clusters and between the two.
 """
 
 from __future__ import annotations
@@ -119,6 +128,68 @@ def phase_duplicates(folder: Path, nprobe: int) -> dict:
     }
 
 
+def phase_cluster(folder: Path, how: str) -> dict:
+    from sklearn.metrics import adjusted_rand_score
+
+    from bandprint.analyse.cluster import cluster_fingerprints
+    from bandprint.analyse.cluster.mst import KNN_GRAPH_K, refine_fraction
+    from bandprint.analyse.lp import default_nlist, default_nprobe
+    from bandprint.analyse.shards import ShardedIndex
+
+    truth = np.load(folder / "truth.npy")
+    shards = shards_in(folder)
+    X = np.concatenate([np.asarray(shard()[1]) for shard in shards])
+    t0 = time.perf_counter()
+    if how == "one":
+        r = cluster_fingerprints(X, 5, 2, strategy="knn")
+        t_graph = float("nan")
+    else:
+        size = int(np.asarray(shards[0]()[1]).shape[0])
+        nprobe = default_nprobe(default_nlist(size))
+        index = ShardedIndex(shards, p=0.2, kind="ivf", nprobe=nprobe)
+        graph = index.knn_graph(KNN_GRAPH_K, refine=refine_fraction(len(X)))
+        t_graph = time.perf_counter() - t0
+        r = cluster_fingerprints(X, 5, 2, strategy="knn", knn=graph)
+    total = time.perf_counter() - t0
+    np.save(folder / f"labels-{how}.npy", r.labels)
+    return {
+        "graph_s": t_graph,
+        "total_s": total,
+        "peak_mb": peak_mb(),
+        "n_clusters": r.n_clusters,
+        "unclassified": r.n_unclassified / len(X),
+        "ari_truth": adjusted_rand_score(truth, r.labels),
+    }
+
+
+def cluster_bench(args: argparse.Namespace) -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    from bandprint.analyse.shards import NpyShard
+    from bench_cluster import synthetic_fingerprints
+
+    with tempfile.TemporaryDirectory(prefix="bench-shards-") as tmp:
+        folder = Path(tmp)
+        X, truth = synthetic_fingerprints(args.cluster, seed=args.seed)
+        np.save(folder / "truth.npy", truth)
+        for s, a in enumerate(range(0, len(X), args.shard_size)):
+            rows = range(a, min(a + args.shard_size, len(X)))
+            NpyShard.write(folder / f"s{s:04d}", [str(r) for r in rows], X[a : a + len(rows)])
+        del X
+        print(f"{args.cluster:,} fingerprints in shards of {args.shard_size:,}")
+        print("| HDBSCAN of N points | k-NN graph | total | peak RSS | clusters | unclassified "
+              "| ARI vs planted |")  # fmt: skip
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for how, label in (("one", "one machine, knn strategy"), ("sharded", "graph by shards")):
+            r = run_phase(f"cluster-{how}", folder, args)
+            graph = "–" if how == "one" else f"{r['graph_s']:.0f} s"
+            print(f"| {label} | {graph} | {r['total_s']:.0f} s | {r['peak_mb']:.0f} MB | "
+                  f"{r['n_clusters']} | {100 * r['unclassified']:.1f} % | "
+                  f"{r['ari_truth']:.3f} |")  # fmt: skip
+        a, b = (np.load(folder / f"labels-{h}.npy") for h in ("one", "sharded"))
+        print(f"ARI between the two: {adjusted_rand_score(a, b):.3f}")
+
+
 def run_phase(name: str, folder: Path, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--phase", name, "--folder", str(folder)]
     cmd += ["--runs", str(args.runs), "--nprobe", str(args.nprobe)]
@@ -135,6 +206,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-duplicates", action="store_true")
+    ap.add_argument("--cluster", type=int, default=0, help="HDBSCAN of N points (see doc)")
     ap.add_argument("--phase", default=None)
     ap.add_argument("--folder", type=Path, default=None)
     args = ap.parse_args()
@@ -143,8 +215,13 @@ def main() -> None:
             "similar-sharded": lambda: phase_similar_sharded(args.folder, args.runs),
             "similar-one": lambda: phase_similar_one(args.folder, args.runs),
             "duplicates": lambda: phase_duplicates(args.folder, args.nprobe),
+            "cluster-one": lambda: phase_cluster(args.folder, "one"),
+            "cluster-sharded": lambda: phase_cluster(args.folder, "sharded"),
         }
         print(json.dumps(phases[args.phase]()))
+        return
+    if args.cluster:
+        cluster_bench(args)
         return
 
     from bandprint.analyse.shards import NpyShard
