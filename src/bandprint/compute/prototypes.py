@@ -10,15 +10,12 @@ The cell's third vector is the out-of-plane axis, orthogonal to the plane, with 
 
 Some materials are reserved for independent evaluation and are never generated
 (:data:`RESERVED`); other compositions of the same prototypes are.
-
-(Over 600 lines because the substitution table, one element per line as the formatter
-writes it, is most of the file; the geometries are one function each.)
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -327,343 +324,128 @@ def matlockite(m: str, x: str) -> Atoms:
 
 
 # -- substitutions -------------------------------------------------------------------------
-TM_CHALCOGENIDE_2H = [
-    "Ti",
-    "Zr",
-    "Hf",
-    "V",
-    "Nb",
-    "Ta",
-    "Cr",
-    "Mo",
-    "W",
-    "Mn",
-    "Fe",
-    "Sc",
-    "Y",
-    "Re",
-    "Ni",
-    "Pd",
-    "Pt",
-    "Co",
-    "Ru",
-    "Os",
-    "Rh",
-    "Ir",
-]
-TM_CHALCOGENIDE_1T = [
-    "Ti",
-    "Zr",
-    "Hf",
-    "V",
-    "Nb",
-    "Ta",
-    "Cr",
-    "Mo",
-    "W",
-    "Mn",
-    "Fe",
-    "Co",
-    "Ni",
-    "Pd",
-    "Pt",
-    "Re",
-    "Sn",
-    "Ge",
-    "Ir",
-    "Rh",
-    "Sc",
-    "Ru",
-    "Os",
-    "Pb",
-]
-CHALCOGENS = ["S", "Se", "Te"]
-HALIDE_METALS = [
-    "Mg",
-    "Ca",
-    "Sr",
-    "Ba",
-    "Zn",
-    "Cd",
-    "Hg",
-    "Fe",
-    "Co",
-    "Ni",
-    "Mn",
-    "V",
-    "Ti",
-    "Cr",
-    "Pb",
-    "Ge",
-    "Sn",
-    "Cu",
-    "Pd",
-    "Zr",
-]
-HALOGENS = ["Cl", "Br", "I"]
+# Element lists are written as one string each, pairs as "A-B": the table stays readable at a
+# glance and the formatter does not spread it one element a line.
+def _els(text: str) -> list[str]:
+    """``"Ti Zr Hf"`` → ``["Ti", "Zr", "Hf"]``."""
+    return text.split()
 
 
-def _pairs(*lists: list[str]) -> Iterator[tuple[str, ...]]:
-    return itertools.product(*lists)
+def _couples(text: str) -> list[tuple[str, ...]]:
+    """``"Ga-As In-P"`` → ``[("Ga", "As"), ("In", "P")]``."""
+    return [tuple(pair.split("-")) for pair in text.split()]
+
+
+def _pairs(*lists: list[str]) -> list[tuple[str, ...]]:
+    """Every combination, one element from each list, in ``itertools.product`` order."""
+    return list(itertools.product(*lists))
+
+
+TM_CHALCOGENIDE_2H = _els("Ti Zr Hf V Nb Ta Cr Mo W Mn Fe Sc Y Re Ni Pd Pt Co Ru Os Rh Ir")
+TM_CHALCOGENIDE_1T = _els("Ti Zr Hf V Nb Ta Cr Mo W Mn Fe Co Ni Pd Pt Re Sn Ge Ir Rh Sc Ru Os Pb")
+CHALCOGENS = _els("S Se Te")
+HALIDE_METALS = _els("Mg Ca Sr Ba Zn Cd Hg Fe Co Ni Mn V Ti Cr Pb Ge Sn Cu Pd Zr")
+HALOGENS = _els("Cl Br I")
+#: Metals of the M2X MXenes, with and without terminations.
+_MXENE_METALS = _els("Sc Ti V Cr Zr Nb Mo Hf Ta W Y")
+
+
+def _janus(metals: str, anions: list[str]) -> list[tuple[str, ...]]:
+    """(M, X, Y) for every metal and every unordered pair X ≠ Y of ``anions``."""
+    return [(m, x, y) for m in _els(metals) for x, y in itertools.combinations(anions, 2)]
 
 
 PROTOTYPES: dict[str, tuple[Callable[..., Atoms], list[tuple[str, ...]]]] = {
-    "2H-MX2": (mx2_2h, list(_pairs(TM_CHALCOGENIDE_2H, [*CHALCOGENS, "O"]))),
-    "1T-MX2": (mx2_1t, list(_pairs(TM_CHALCOGENIDE_1T, [*CHALCOGENS, "O"]))),
-    "1T-MX2-halide": (mx2_1t, list(_pairs(HALIDE_METALS, HALOGENS))),
-    "2H-MXY-Janus": (
-        mx2_2h,
-        [
-            (m, x, y)
-            for m in ["Mo", "W", "Cr", "V", "Nb", "Ta", "Ti", "Zr", "Hf"]
-            for x, y in itertools.combinations(CHALCOGENS, 2)
-        ],
-    ),
+    "2H-MX2": (mx2_2h, _pairs(TM_CHALCOGENIDE_2H, [*CHALCOGENS, "O"])),
+    "1T-MX2": (mx2_1t, _pairs(TM_CHALCOGENIDE_1T, [*CHALCOGENS, "O"])),
+    "1T-MX2-halide": (mx2_1t, _pairs(HALIDE_METALS, HALOGENS)),
+    "2H-MXY-Janus": (mx2_2h, _janus("Mo W Cr V Nb Ta Ti Zr Hf", CHALCOGENS)),
     "1T-MXY-Janus": (
         mx2_1t,
-        [
-            (m, x, y)
-            for m in ["Pt", "Pd", "Sn", "Zr", "Hf", "Ti", "V", "Cr", "Mn", "Fe"]
-            for x, y in itertools.combinations(CHALCOGENS, 2)
-        ]
-        + [(m, x, y) for m in ["Bi", "Sb"] for x in CHALCOGENS for y in HALOGENS]
+        _janus("Pt Pd Sn Zr Hf Ti V Cr Mn Fe", CHALCOGENS)
+        + _pairs(_els("Bi Sb"), CHALCOGENS, HALOGENS)
+        + _janus("V Cr Mn Fe Co Ni", HALOGENS)
         + [
-            (m, x, y)
-            for m in ["V", "Cr", "Mn", "Fe", "Co", "Ni"]
-            for x, y in itertools.combinations(HALOGENS, 2)
-        ]
-        + [
-            (m, x, y)
-            for m in ["Nb", "Ta", "Mo", "W", "Ge", "Mg", "Ca", "Zn", "Cd", "Pb", "Sn", "Ti", "Zr"]
-            for x, y in itertools.combinations(
-                CHALCOGENS if m in {"Nb", "Ta", "Mo", "W", "Ge"} else HALOGENS, 2
-            )
+            t
+            for m in _els("Nb Ta Mo W Ge Mg Ca Zn Cd Pb Sn Ti Zr")
+            for t in _janus(m, CHALCOGENS if m in {"Nb", "Ta", "Mo", "W", "Ge"} else HALOGENS)
         ],
     ),
     "planar-honeycomb": (
         honeycomb,
-        [
-            ("C", "C"),
-            ("B", "N"),
-            ("Al", "N"),
-            ("Ga", "N"),
-            ("B", "P"),
-            ("B", "As"),
-            ("Si", "C"),
-            ("Ge", "C"),
-            ("Sn", "C"),
-            ("Be", "S"),
-            ("Zn", "S"),
-            ("Cd", "O"),
-            ("Ca", "O"),
-            ("Sr", "O"),
-            ("Be", "Se"),
-            ("In", "N"),
-            ("Al", "P"),
-            ("Cu", "Se"),
-        ],
+        _couples(
+            "C-C B-N Al-N Ga-N B-P B-As Si-C Ge-C Sn-C Be-S Zn-S Cd-O Ca-O Sr-O Be-Se In-N "
+            "Al-P Cu-Se"
+        ),
     ),
     "buckled-honeycomb": (
         lambda p, q: honeycomb(p, q, buckling=0.2),
-        [
-            ("Si", "Si"),
-            ("Ge", "Ge"),
-            ("Sn", "Sn"),
-            ("Pb", "Pb"),
-            ("Si", "Ge"),
-            ("Si", "Sn"),
-            ("Ge", "Sn"),
-            ("Al", "P"),
-            ("Al", "As"),
-            ("Al", "Sb"),
-            ("Ga", "P"),
-            ("Ga", "As"),
-            ("Ga", "Sb"),
-            ("In", "P"),
-            ("In", "As"),
-            ("In", "Sb"),
-            ("B", "Sb"),
-            ("Tl", "Sb"),
-            ("Tl", "Bi"),
-            ("In", "Bi"),
-            ("Ga", "Bi"),
-            ("Al", "Bi"),
-            ("Zn", "Se"),
-            ("Cd", "Se"),
-            ("Cd", "Te"),
-            ("Zn", "Te"),
-            ("Tl", "P"),
-            ("Tl", "As"),
-        ],
-    ),
-    "III-VI-M2X2": (iii_vi, list(_pairs(["Al", "Ga", "In", "Tl"], CHALCOGENS))),
-    "FeSe-type-MX": (
-        fese_type,
-        [
-            *list(_pairs(["Fe", "Co", "Mn", "Ni", "Cu", "Zn", "Sn", "Pb", "Ge"], CHALCOGENS)),
-            ("Ge", "O"),
-            ("Ti", "O"),
-            ("V", "O"),
-        ],
-    ),
-    "GeS-type-MX": (puckered, [*list(_pairs(["Ge", "Sn", "Si", "Pb"], CHALCOGENS)), ("Si", "O")]),
-    "puckered-elemental": (
-        puckered,
-        [
-            ("P", "P"),
-            ("As", "As"),
-            ("Sb", "Sb"),
-            ("Bi", "Bi"),
-            ("Si", "Si"),
-            ("Ge", "Ge"),
-            ("Sn", "Sn"),
-        ],
-    ),
-    "MXene-M2X": (
-        mxene,
-        list(
-            _pairs(
-                ["Sc", "Ti", "V", "Cr", "Zr", "Nb", "Mo", "Hf", "Ta", "W", "Y", "Mn"], ["C", "N"]
-            )
+        _couples(
+            "Si-Si Ge-Ge Sn-Sn Pb-Pb Si-Ge Si-Sn Ge-Sn Al-P Al-As Al-Sb Ga-P Ga-As Ga-Sb In-P "
+            "In-As In-Sb B-Sb Tl-Sb Tl-Bi In-Bi Ga-Bi Al-Bi Zn-Se Cd-Se Cd-Te Zn-Te Tl-P Tl-As"
         ),
     ),
+    "III-VI-M2X2": (iii_vi, _pairs(_els("Al Ga In Tl"), CHALCOGENS)),
+    "FeSe-type-MX": (
+        fese_type,
+        _pairs(_els("Fe Co Mn Ni Cu Zn Sn Pb Ge"), CHALCOGENS) + _couples("Ge-O Ti-O V-O"),
+    ),
+    "GeS-type-MX": (puckered, _pairs(_els("Ge Sn Si Pb"), CHALCOGENS) + _couples("Si-O")),
+    "puckered-elemental": (puckered, _couples("P-P As-As Sb-Sb Bi-Bi Si-Si Ge-Ge Sn-Sn")),
+    "MXene-M2X": (mxene, _pairs([*_MXENE_METALS, "Mn"], _els("C N"))),
     "MXene-M3X2": (
         lambda m, x: mxene(m, x, n=2),
-        list(_pairs(["Sc", "Ti", "V", "Cr", "Zr", "Nb", "Mo", "Hf", "Ta", "W"], ["C", "N"])),
+        _pairs(_els("Sc Ti V Cr Zr Nb Mo Hf Ta W"), _els("C N")),
     ),
     "MXene-M4X3": (
         lambda m, x: mxene(m, x, n=3),
-        list(_pairs(["Ti", "V", "Zr", "Nb", "Hf", "Ta", "Mo", "Cr", "W"], ["C", "N"])),
+        _pairs(_els("Ti V Zr Nb Hf Ta Mo Cr W"), _els("C N")),
     ),
     "MXene-M2XT2": (
         lambda m, x, t: mxene(m, x, t=t),
-        list(
-            _pairs(
-                ["Sc", "Ti", "V", "Cr", "Zr", "Nb", "Mo", "Hf", "Ta", "W", "Y"],
-                ["C", "N"],
-                ["O", "F", "Cl", "S"],
-            )
-        )
+        _pairs(_MXENE_METALS, _els("C N"), _els("O F Cl S"))
         # the halide and chalcogenide terminations made by molten-salt etching
-        + list(
-            _pairs(
-                ["Sc", "Ti", "V", "Cr", "Zr", "Nb", "Mo", "Hf", "Ta", "W", "Y"],
-                ["C", "N"],
-                ["Br", "Se", "Te"],
-            )
-        ),
+        + _pairs(_MXENE_METALS, _els("C N"), _els("Br Se Te")),
     ),
     "MX3-honeycomb": (
         mx3,
-        list(
-            _pairs(
-                [
-                    "Cr",
-                    "V",
-                    "Mn",
-                    "Fe",
-                    "Ti",
-                    "Sc",
-                    "Y",
-                    "Bi",
-                    "Sb",
-                    "Al",
-                    "Ga",
-                    "In",
-                    "Ru",
-                    "Mo",
-                    "Nb",
-                    "Zr",
-                    "Rh",
-                    "Ir",
-                    "Co",
-                    "Ni",
-                ],
-                HALOGENS,
-            )
-        )
-        + list(_pairs(["Hf", "Os", "W"], HALOGENS)),
+        _pairs(_els("Cr V Mn Fe Ti Sc Y Bi Sb Al Ga In Ru Mo Nb Zr Rh Ir Co Ni"), HALOGENS)
+        + _pairs(_els("Hf Os W"), HALOGENS),
     ),
     "Nb3X8-breathing-kagome": (
         breathing_kagome,
-        list(_pairs(["Nb", "Ta", "Mo", "V", "Ti", "Zr", "Cr", "W", "Ru", "Hf", "Re"], HALOGENS)),
+        _pairs(_els("Nb Ta Mo V Ti Zr Cr W Ru Hf Re"), HALOGENS),
     ),
     "MPX3": (
         mpx3,
-        list(
-            _pairs(["Mn", "Fe", "Co", "Ni", "Zn", "Cd", "Mg", "V", "Pd", "Ca"], ["P"], ["S", "Se"])
-        )
-        + list(_pairs(["Cr", "Mn", "V", "Fe", "In", "Bi"], ["Si", "Ge"], ["Te", "Se"]))
-        + list(_pairs(["Sn"], ["P"], ["S", "Se"])),
+        _pairs(_els("Mn Fe Co Ni Zn Cd Mg V Pd Ca"), ["P"], _els("S Se"))
+        + _pairs(_els("Cr Mn V Fe In Bi"), _els("Si Ge"), _els("Te Se"))
+        + _pairs(["Sn"], ["P"], _els("S Se")),
     ),
-    "1Tprime-MX2": (
-        mx2_1t_prime,
-        list(_pairs(["Mo", "W", "Re", "Nb", "Ta", "Ti", "Zr"], CHALCOGENS)),
-    ),
+    "1Tprime-MX2": (mx2_1t_prime, _pairs(_els("Mo W Re Nb Ta Ti Zr"), CHALCOGENS)),
     "penta-MX2": (
         penta,
-        [
-            ("C", "C"),
-            ("Si", "C"),
-            ("Ge", "C"),
-            ("Pd", "S"),
-            ("Pd", "Te"),
-            ("Pt", "S"),
-            ("Pt", "Se"),
-            ("Pt", "Te"),
-            ("Ni", "S"),
-            ("Pd", "P"),
-            ("Pt", "P"),
-            ("Pd", "N"),
-            ("Pt", "N"),
-            ("Ni", "N"),
-            ("C", "N"),
-            ("Ni", "P"),
-            ("Pd", "As"),
-            ("Pt", "As"),
-            ("Ni", "As"),
-            ("Pt", "Sb"),
-        ],
+        _couples(
+            "C-C Si-C Ge-C Pd-S Pd-Te Pt-S Pt-Se Pt-Te Ni-S Pd-P Pt-P Pd-N Pt-N Ni-N C-N Ni-P "
+            "Pd-As Pt-As Ni-As Pt-Sb"
+        ),
     ),
-    "Bi2Se3-quintuple": (
-        quintuple,
-        list(_pairs(["Bi", "Sb", "In", "Ga", "Al", "As"], CHALCOGENS)),
-    ),
+    "Bi2Se3-quintuple": (quintuple, _pairs(_els("Bi Sb In Ga Al As"), CHALCOGENS)),
     "rocksalt-bilayer": (
         rocksalt_bilayer,
-        list(_pairs(["Pb", "Sn", "Ge"], CHALCOGENS))
-        + list(_pairs(["Ca", "Sr", "Ba", "Mg"], ["O", "S", "Se"]))
-        + list(_pairs(["Li", "Na", "K", "Rb", "Ag"], ["F", "Cl", "Br", "I"]))
-        + list(_pairs(["Ca", "Sr", "Ba", "Mg"], ["Te"])),
+        _pairs(_els("Pb Sn Ge"), CHALCOGENS)
+        + _pairs(_els("Ca Sr Ba Mg"), _els("O S Se"))
+        + _pairs(_els("Li Na K Rb Ag"), _els("F Cl Br I"))
+        + _pairs(_els("Ca Sr Ba Mg"), ["Te"]),
     ),
     "square-octagon": (
         square_octagon,
-        [
-            ("C", "C"),
-            ("B", "N"),
-            ("Si", "Si"),
-            ("Si", "C"),
-            ("Al", "N"),
-            ("Ge", "Ge"),
-            ("B", "P"),
-            ("Ga", "N"),
-            ("Ge", "C"),
-            ("Sn", "C"),
-            ("Al", "P"),
-        ],
+        _couples("C-C B-N Si-Si Si-C Al-N Ge-Ge B-P Ga-N Ge-C Sn-C Al-P"),
     ),
-    "MA2Z4": (
-        ma2z4,
-        list(
-            _pairs(
-                ["Mo", "W", "Cr", "Ti", "Zr", "Hf", "V", "Nb", "Ta"], ["Si", "Ge"], ["N", "P", "As"]
-            )
-        ),
-    ),
+    "MA2Z4": (ma2z4, _pairs(_els("Mo W Cr Ti Zr Hf V Nb Ta"), _els("Si Ge"), _els("N P As"))),
     "matlockite-MOX": (
         matlockite,
-        list(_pairs(["Bi", "Y", "Sc", "Sb", "In"], ["Cl", "Br", "I"]))
-        + [(m, "F") for m in ["Bi", "Y", "Sc", "Sb", "In"]],
+        _pairs(_els("Bi Y Sc Sb In"), _els("Cl Br I")) + [(m, "F") for m in _els("Bi Y Sc Sb In")],
     ),
 }
 
