@@ -329,7 +329,8 @@ def ingest(
         return _checked(report, strict)
     workers = max(1, int(workers or os.cpu_count() or 1))
     # One source of each format is read here first: that imports what its reader needs
-    # (pymatgen and friends, ~1 s) once, before the workers fork, not once in every worker.
+    # (pymatgen and friends, slow to import) once, before the workers fork, not once in every
+    # worker.
     first_of_format: dict[str, _WorkItem] = {}
     for item in todo:
         first_of_format.setdefault(item[1].format, item)
