@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 
@@ -91,3 +92,29 @@ def test_pbe_gap_agrees_with_the_published_value(material_id):
     assert abs(gap - PUBLISHED_PBE_GAP[material_id]) <= TOLERANCE, (
         f"{material_id}: computed {gap:.3f} eV, published {PUBLISHED_PBE_GAP[material_id]} eV"
     )
+
+
+def test_held_out_splits_keep_twin_groups_and_prototypes_whole() -> None:
+    from bandprint.compute.corpus import held_out, load_corpus, twin_group
+
+    bss = load_corpus(BANDS)
+    groups = [twin_group(b) for b in bss]
+    assert any(b.metadata.get("twin_of") for b in bss)
+    for by in ("material", "prototype"):
+        mask = held_out(bss, by)
+        side: dict[str, bool] = {}
+        for g, m in zip(groups, mask, strict=True):
+            assert side.setdefault(g, bool(m)) == bool(m), f"{g} split across sides ({by})"
+        assert 0 < mask.sum() < len(bss)
+    protos = [b.metadata["prototype"] for b in bss]
+    mask = held_out(bss, "prototype")
+    for proto in set(protos):
+        assert len({bool(m) for p, m in zip(protos, mask, strict=True) if p == proto}) == 1
+    # Membership depends on the id alone: the split of a subset is the subset of the split.
+    half = bss[::2]
+    assert (held_out(half) == held_out(bss)[::2]).all()
+    # About the asked fraction of groups, for a fraction the hash spreads evenly.
+    ids = [f"material-{i}" for i in range(4000)]
+    from bandprint.compute.corpus import hash_fraction
+
+    assert abs(np.mean([hash_fraction(i) < 0.2 for i in ids]) - 0.2) < 0.02
