@@ -43,9 +43,12 @@ from bandprint.errors import BandprintError
 from bandprint.model import PRESETS, Autoencoder, AutoencoderConfig, preset_config
 from bandprint.render import (
     RenderSettings,
+    check_images,
     pack_images,
     render_band_images,
     unpack_images,
+    with_channel_axis,
+    without_single_channel,
 )
 
 if TYPE_CHECKING:
@@ -316,10 +319,18 @@ class Fingerprinter:
 
     def _planned(self) -> tuple[AutoencoderConfig, RenderSettings, TrainSettings]:
         config = self.config or preset_config(self.preset)
-        render = self.render or RenderSettings(size=config.input_size)
+        # A two-channel model (small-spin) draws spin up and spin down as its two channels.
+        render = self.render or RenderSettings(
+            size=config.input_size, spins="channels" if config.channels == 2 else "both"
+        )
         if render.size != config.input_size:
             raise BandprintError(
                 f"render size {render.size} differs from the model's input size {config.input_size}"
+            )
+        if render.channels != config.channels:
+            raise BandprintError(
+                f"the {config.name} model takes {config.channels}-channel images; render "
+                f"spins={render.spins!r} draws {render.channels}"
             )
         train = TrainSettings(
             self.epochs,
@@ -342,21 +353,13 @@ class Fingerprinter:
             raise BandprintError("this Fingerprinter is not trained yet (fit it or load one)")
 
     def images(self, items: Any) -> np.ndarray:
-        """``[n, size, size]`` images from band structures (rendered) or images (checked)."""
+        """``[n, size, size]`` images (``[n, 2, size, size]`` for a two-channel model) from
+        band structures (rendered) or images (checked, ``render.check_images``)."""
         settings = self.render_settings
         if isinstance(items, BandStructure):
             items = [items]
         if isinstance(items, np.ndarray | Tensor):
-            arr = np.asarray(items)
-            if arr.ndim == 2:
-                arr = arr[None]
-            if arr.ndim == 4 and arr.shape[1] == 1:
-                arr = arr[:, 0]
-            if arr.ndim != 3 or arr.shape[1:] != (settings.size, settings.size):
-                raise BandprintError(
-                    f"images have shape {arr.shape}, expected [n, {settings.size}, {settings.size}]"
-                )
-            return arr
+            return check_images(items, settings)
         items = list(items)
         if items and not all(isinstance(b, BandStructure) for b in items):
             raise BandprintError("expected band structures or an image array")
@@ -422,7 +425,7 @@ class Fingerprinter:
             n_val = round(train.val_fraction * n)
             n_val = min(max(n_val, 1 if train.val_fraction > 0 else 0), n - 1)
             train_idx, val_idx = np.sort(perm[n_val:]), np.sort(perm[:n_val])
-        data = torch.from_numpy(np.ascontiguousarray(images > 0.5, dtype=np.uint8)).unsqueeze(1)
+        data = torch.from_numpy(np.ascontiguousarray(with_channel_axis(images > 0.5), np.uint8))
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(train.seed)
@@ -557,7 +560,7 @@ class Fingerprinter:
         """Mean per-pixel BCE of reconstructing ``X`` (clean inputs; lower is better)."""
         self._check_fitted()
         images = self.images(X)
-        data = torch.from_numpy(np.ascontiguousarray(images > 0.5, dtype=np.uint8)).unsqueeze(1)
+        data = torch.from_numpy(np.ascontiguousarray(with_channel_axis(images > 0.5), np.uint8))
         return self._evaluate(data)
 
     # -- encoding and decoding ----------------------------------------------------------
@@ -570,7 +573,7 @@ class Fingerprinter:
         return next(self.model_.parameters()).device
 
     def _to_input(self, images: np.ndarray) -> Tensor:
-        x = torch.from_numpy(np.asarray(images, dtype=np.float32)).unsqueeze(1)
+        x = torch.from_numpy(with_channel_axis(np.asarray(images, dtype=np.float32)))
         return x.to(self._device()).contiguous(memory_format=torch.channels_last)
 
     def transform(self, X: Any, batch_size: int | None = None) -> np.ndarray:
@@ -608,7 +611,7 @@ class Fingerprinter:
         self.model_.eval()
         with torch.inference_mode(), full_float32():
             logits = self.model_.decode(z.to(self._device()))
-        return torch.sigmoid(logits.float())[:, 0].cpu().numpy()
+        return without_single_channel(torch.sigmoid(logits.float()).cpu().numpy())
 
     def reconstruct(self, X: Any, batch_size: int | None = None) -> np.ndarray:
         """Reconstruction probabilities ``[n, size, size]`` of band structures or images."""
@@ -618,7 +621,7 @@ class Fingerprinter:
         with torch.inference_mode(), full_float32():
             for chunk in _batches(self._items(X), batch_size or self._encode_batch()):
                 logits = self.model_(self._to_input(self.images(chunk)))
-                out.append(torch.sigmoid(logits.float())[:, 0].cpu().numpy())
+                out.append(without_single_channel(torch.sigmoid(logits.float()).cpu().numpy()))
         size = self.render_settings.size
         return np.concatenate(out) if out else np.zeros((0, size, size), np.float32)
 
@@ -626,8 +629,8 @@ class Fingerprinter:
         """The training noise applied to images (each hit with probability ``prob``)."""
         images = np.asarray(self.images(X), dtype=np.float32)
         gen = torch.Generator().manual_seed(seed)
-        noised, _ = random_erase(torch.from_numpy(images).unsqueeze(1), prob, gen)
-        return noised[:, 0].numpy()
+        noised, _ = random_erase(torch.from_numpy(with_channel_axis(images)), prob, gen)
+        return without_single_channel(noised.numpy())
 
     @staticmethod
     def _items(X: Any) -> Any:
@@ -647,6 +650,11 @@ class Fingerprinter:
         if "size" in changes and changes["size"] != self.render_.size:
             raise BandprintError(f"the model takes {self.render_.size}-pixel images")
         render = replace(self.render_, **changes)
+        if render.channels != self.config_.channels:
+            raise BandprintError(
+                f"the model takes {self.config_.channels}-channel images; "
+                f"spins={render.spins!r} draws {render.channels}"
+            )
         if render != self.render_:
             self.render_ = render
             self.model_id_ = f"{self._model_id()}-r{render.key[:6]}"

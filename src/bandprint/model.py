@@ -23,9 +23,13 @@ Presets (``PRESETS``):
 * ``small``: 112 input, widths 16/32/64/128, z = 2, no max pool (its place is a no-op) →
   7 × 7 × 2 = 98 values, the same fingerprint length and latent grid as ``paper`` at a
   quarter of the pixels and ~1/16 of the compute; it trains and encodes on a laptop CPU.
+* ``small-spin``: ``small`` with two input and output channels, spin up and spin down
+  (render with ``spins="channels"``, ``render.render_spin_channels``): the same 98-value
+  fingerprint, which now tells a ferromagnet from a non-magnet with the same union of bands.
 
-Fully convolutional, one input channel. Any input side divisible by 32 (16 without max pool)
-works; the latent grid then scales with it.
+Fully convolutional, ``channels`` input channels (one image per channel, reconstructed as as
+many maps of logits). Any input side divisible by 32 (16 without max pool) works; the latent
+grid then scales with it.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ class AutoencoderConfig:
     widths: tuple[int, int, int, int] = (16, 32, 64, 128)
     latent_channels: int = 2
     maxpool: bool = False
+    #: Image channels in and out: 1 (the bands of both spins in one image) or 2 (spin up,
+    #: spin down; ``RenderSettings(spins="channels")``).
+    channels: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
@@ -60,6 +67,8 @@ class AutoencoderConfig:
             raise BandprintError(f"widths must be 4 positive numbers, got {self.widths}")
         if self.latent_channels < 1:
             raise BandprintError(f"latent_channels must be positive, got {self.latent_channels}")
+        if self.channels not in (1, 2):
+            raise BandprintError(f"channels must be 1 or 2 (spin channels), got {self.channels}")
         if self.input_size % self.reduction:
             raise BandprintError(
                 f"input size {self.input_size} must be divisible by {self.reduction}"
@@ -92,11 +101,12 @@ class AutoencoderConfig:
 PRESETS: dict[str, AutoencoderConfig] = {
     "paper": AutoencoderConfig("paper", 224, (64, 128, 256, 512), 2, True),
     "small": AutoencoderConfig("small", 112, (16, 32, 64, 128), 2, False),
+    "small-spin": AutoencoderConfig("small-spin", 112, (16, 32, 64, 128), 2, False, channels=2),
 }
 
 
 def preset_config(name: str) -> AutoencoderConfig:
-    """The named preset (``paper`` or ``small``)."""
+    """The named preset (``paper``, ``small`` or ``small-spin``)."""
     try:
         return PRESETS[name]
     except KeyError:
@@ -206,7 +216,7 @@ class Encoder(nn.Module):
         w1, w2, w3, w4 = config.widths
         z = config.latent_channels
         self.stem = nn.Sequential(
-            nn.Conv2d(1, w1, 7, stride=2, padding=3, bias=False),
+            nn.Conv2d(config.channels, w1, 7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(w1),
             nn.ReLU(inplace=True),
         )
@@ -224,7 +234,8 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Mirror of ``Encoder``: latent map → one map of logits the size of the input."""
+    """Mirror of ``Encoder``: latent map → a map of logits per input channel, the size of
+    the input."""
 
     def __init__(self, config: AutoencoderConfig) -> None:
         super().__init__()
@@ -239,7 +250,9 @@ class Decoder(nn.Module):
             self.unpool = nn.Sequential(
                 deconv3x3(w1, w1, 2), nn.BatchNorm2d(w1), nn.ReLU(inplace=True)
             )
-        self.unstem = nn.ConvTranspose2d(w1, 1, 7, stride=2, padding=3, output_padding=1)
+        self.unstem = nn.ConvTranspose2d(
+            w1, config.channels, 7, stride=2, padding=3, output_padding=1
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         x = self.layer1(self.layer2(self.layer3(self.layer4(z))))
@@ -272,11 +285,11 @@ class Autoencoder(nn.Module):
         nn.init.constant_(self.decoder.unstem.bias, math.log(p / (1 - p)))
 
     def encode(self, x: Tensor) -> Tensor:
-        """Latent maps ``[n, z, s, s]`` of images ``[n, 1, size, size]``."""
+        """Latent maps ``[n, z, s, s]`` of images ``[n, channels, size, size]``."""
         return self.encoder(x)
 
     def decode(self, z: Tensor) -> Tensor:
-        """Reconstruction logits ``[n, 1, size, size]`` of latent maps."""
+        """Reconstruction logits ``[n, channels, size, size]`` of latent maps."""
         return self.decoder(z)
 
     def forward(self, x: Tensor) -> Tensor:

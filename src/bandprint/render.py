@@ -48,7 +48,11 @@ XAxis = Literal["distance", "index"]
 #: Pixels added to every row coordinate so values that land on a row boundary up to rounding
 #: go to one row consistently (see ``_render``).
 ROW_NUDGE = 1e-6
-Spins = Literal["both", "up", "down"]
+#: ``"both"``: every band of both spins in one image (the published picture); ``"up"`` /
+#: ``"down"``: one spin; ``"channels"``: spin up and spin down as two channels of one image
+#: (``render_spin_channels``), for models that take two (``model.PRESETS["small-spin"]``).
+Spins = Literal["both", "up", "down", "channels"]
+SPINS = ("both", "up", "down", "channels")
 EnergyReference = Literal["fermi", "vbm", "midgap"]
 ENERGY_REFERENCES = ("fermi", "vbm", "midgap")
 
@@ -84,8 +88,10 @@ class RenderSettings:
             raise BandprintError(f"energy window {self.window} must be (low, high), low < high")
         if self.x_axis not in ("distance", "index"):
             raise BandprintError(f"x_axis must be 'distance' or 'index', got {self.x_axis!r}")
-        if self.spins not in ("both", "up", "down"):
-            raise BandprintError(f"spins must be 'both', 'up' or 'down', got {self.spins!r}")
+        if self.spins not in SPINS:
+            raise BandprintError(
+                f"spins must be 'both', 'up', 'down' or 'channels', got {self.spins!r}"
+            )
         if not 1 <= self.line_width <= 8:
             raise BandprintError(f"line_width must be 1..8 pixels, got {self.line_width}")
         if self.energy_reference not in ENERGY_REFERENCES:
@@ -105,6 +111,17 @@ class RenderSettings:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RenderSettings:
         return cls(**{**d, "window": tuple(d["window"])})
+
+    @property
+    def channels(self) -> int:
+        """Channels per image: 2 with ``spins="channels"``, else 1."""
+        return 2 if self.spins == "channels" else 1
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """The shape of one image: ``(size, size)``, or ``(2, size, size)`` for two channels."""
+        square = (self.size, self.size)
+        return square if self.channels == 1 else (self.channels, *square)
 
     @property
     def key(self) -> str:
@@ -139,7 +156,8 @@ def render_band_image(
     energy_reference: EnergyReference = "midgap",
     dimensionality: Dimensionality = "auto",
 ) -> np.ndarray:
-    """The band structure as a ``size × size`` uint8 image, 1 where a band passes.
+    """The band structure as a ``size × size`` uint8 image, 1 where a band passes
+    (``[2, size, size]`` with ``spins="channels"``).
 
     See the module docstring for the exact geometry and ``RenderSettings`` for the options.
     Raises ``BandprintError`` when the path has no length to draw along.
@@ -163,8 +181,9 @@ def render_spin_channels(bs: BandStructure, settings: RenderSettings | None = No
 
     Overlaid in one image (``spins="both"``) a ferromagnet and a non-magnet with the same
     union of bands look alike; as two channels they do not. A band structure without spin
-    polarisation has the same bands in both channels. ``settings.spins`` is ignored; the
-    path and energy reference are shared by the channels (``prepare_band_structure``).
+    polarisation has the same bands in both channels. ``settings.spins`` is ignored (this is
+    what ``spins="channels"`` draws); the path and energy reference are shared by the channels
+    (``prepare_band_structure``).
     """
     st = settings or RenderSettings()
     drawn, info = prepare_band_structure(bs, st)
@@ -240,12 +259,46 @@ def render_band_images(
     settings: RenderSettings | None = None,
     **kwargs: Any,
 ) -> np.ndarray:
-    """Images of many band structures, ``[n, size, size]`` uint8 (settings or keyword args)."""
+    """Images of many band structures, ``[n, size, size]`` uint8, or ``[n, 2, size, size]``
+    with ``spins="channels"`` (settings or keyword args)."""
     settings = settings or RenderSettings(**kwargs)
     images = [_render(bs, settings) for bs in band_structures]
     if not images:
-        return np.zeros((0, settings.size, settings.size), dtype=np.uint8)
+        return np.zeros((0, *settings.image_shape), dtype=np.uint8)
     return np.stack(images)
+
+
+def check_images(images: Any, settings: RenderSettings) -> np.ndarray:
+    """``images`` as a stack ``[n, *settings.image_shape]``. One-channel images may come as
+    one image ``[size, size]`` or with a channel axis of 1 ``[n, 1, size, size]``; two-channel
+    images only as ``[n, 2, size, size]``, since ``[2, size, size]`` could as well be two
+    one-channel images. Raises ``BandprintError`` when the shape does not fit, e.g.
+    one-channel images for a model that takes two spin channels."""
+    arr = np.asarray(images)
+    shape = settings.image_shape
+    if settings.channels == 1:
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.ndim == 4 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+    if arr.shape[1:] != shape:
+        want = ", ".join(str(n) for n in ("n", *shape))
+        raise BandprintError(
+            f"images have shape {list(arr.shape)}, expected [{want}]"
+            + (" (two spin channels)" if settings.channels == 2 else "")
+        )
+    return arr
+
+
+def with_channel_axis(images: np.ndarray) -> np.ndarray:
+    """``[n, C, s, s]`` from images ``[n, s, s]`` (C = 1) or ``[n, C, s, s]`` (unchanged)."""
+    arr = np.asarray(images)
+    return arr[:, None] if arr.ndim == 3 else arr
+
+
+def without_single_channel(images: np.ndarray) -> np.ndarray:
+    """Inverse of ``with_channel_axis``: ``[n, 1, s, s]`` → ``[n, s, s]``; more channels stay."""
+    return images[:, 0] if images.ndim == 4 and images.shape[1] == 1 else images
 
 
 def describe_rendering(info: dict[str, Any]) -> str:
@@ -276,6 +329,8 @@ def describe_rendering(info: dict[str, Any]) -> str:
 
 
 def _render(bs: BandStructure, st: RenderSettings) -> np.ndarray:
+    if st.spins == "channels":
+        return render_spin_channels(bs, st)
     size = st.size
     lo, hi = st.window
     bs, info = prepare_band_structure(bs, st)
