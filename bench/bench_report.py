@@ -41,10 +41,10 @@ ARGS = [
 
 
 def build_workspace(n: int, model: str | None) -> Path:
-    from bandprint.analyse import cluster
-    from bandprint.analyse.flatbands import flatband_workspace
     from bandprint.fingerprint import fingerprint_workspace, load_fingerprinter
     from bandprint.store import Workspace
+    from bandprint.workflows import cluster
+    from bandprint.workflows.flatbands import flatband_workspace
     from bandprint.zoo import sample_zoo
 
     folder = ROOT / "bench" / "out" / f"bench-report-ws-{n}"

@@ -38,8 +38,8 @@ def timed(fn, runs: int) -> tuple[float, list[float]]:
 
 
 def main() -> None:
-    from bandprint.analyse.search import similar_materials
     from bandprint.store import Workspace
+    from bandprint.workflows.search import similar_materials
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)

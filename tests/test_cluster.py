@@ -22,7 +22,6 @@ from bandprint.analyse.cluster import (
     HDBSCAN_TREE_TO_LABELS_PARAMS,
     FingerprintClusterer,
     cluster_fingerprints,
-    cluster_workspace,
     dbcv,
     hdbscan_private_api,
     recommend_setting,
@@ -32,6 +31,7 @@ from bandprint.analyse.cluster import (
 from bandprint.analyse.embed import knn_from_matrix
 from bandprint.analyse.search import pairwise_distances
 from bandprint.errors import BandprintError
+from bandprint.workflows.cluster import cluster_workspace
 
 D_FP = 98
 

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from bandprint.analyse.duplicates import (
     DUPLICATE_COLUMNS,
     calibrate_threshold,
-    duplicates_workspace,
     find_duplicates,
 )
 from bandprint.errors import BandprintError
+from bandprint.workflows.duplicates import duplicates_workspace
 
 
 def planted(n=300, n_dup=12, dim=98, eps=0.01, seed=0):
@@ -118,6 +118,22 @@ def workspace(tmp_path):
     X[30] = X[0] + rng.uniform(-0.01, 0.01, 98)
     ws.write_fingerprints("synthetic", [b.material_id for b in [*bss, dup]], X)
     return ws, bss[0].material_id, dup.material_id
+
+
+def test_pair_distance_of_two_stored_materials(workspace):
+    """The ℓp distance of the two fingerprints (Euclidean at p = 2, Σ|Δ|^p without the root
+    below p = 1); None for an id without a fingerprint."""
+    from bandprint.workflows.duplicates import pair_distance
+
+    ws, a, b = workspace
+    ids, X = ws.read_fingerprints()
+    delta = X[ids.index(a)].astype(np.float64) - X[ids.index(b)]
+    euclidean = float(np.sqrt((delta**2).sum()))
+    assert pair_distance(ws, a, b, p=2.0) == pytest.approx(euclidean, rel=1e-4)
+    assert pair_distance(ws, b, a, p=1.0) == pytest.approx(float(np.abs(delta).sum()), rel=1e-4)
+    lp02 = float((np.abs(delta) ** 0.2).sum())
+    assert pair_distance(ws, a, b, p=0.2) == pytest.approx(lp02, rel=1e-4)
+    assert pair_distance(ws, a, "nope") is None
 
 
 def test_workspace_and_command(workspace, tmp_path):

@@ -15,9 +15,7 @@ from bandprint.analyse.flatbands import (
     FlatBandResult,
     block_score_from_bandwidth,
     detect_flat_bands,
-    find_in_workspace,
     flatband_table,
-    flatband_workspace,
     judged_segments,
     query_materials,
     strip_edges,
@@ -25,6 +23,7 @@ from bandprint.analyse.flatbands import (
 )
 from bandprint.bandstructure import BandStructure, path_distances, segments_from_labels
 from bandprint.errors import BandprintError
+from bandprint.workflows.flatbands import find_in_workspace, flatband_workspace
 
 SQ3 = math.sqrt(3)
 # Hexagonal cell a1 = (1, 0), a2 = (1/2, √3/2) (Å); reciprocal rows with 2π.

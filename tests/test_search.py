@@ -15,10 +15,9 @@ from bandprint.analyse.search import (
     fingerprints_digest,
     pairwise_distances,
     rerank,
-    similar_materials,
-    workspace_index,
 )
 from bandprint.errors import BandprintError
+from bandprint.workflows.search import similar_materials, workspace_index
 from synthetic_fingerprints import clustered
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,11 +33,6 @@ import pandas as pd
 from bandprint.analyse.lp import as_f32, metric_name
 from bandprint.analyse.search import SimilarityIndex
 from bandprint.errors import BandprintError
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from bandprint.store import Workspace
 
 #: Robust standard deviations below the median log NN distance (see the module doc).
 DEFAULT_K = 5.0
@@ -222,49 +217,6 @@ def threshold_and_rule(
     return calibrate_threshold(nn_exact, k_mad), rule
 
 
-def duplicates_workspace(
-    ws: Workspace,
-    model_id: str | None = None,
-    threshold: float | None = None,
-    k_mad: float = DEFAULT_K,
-    same_formula_only: bool = False,
-    p: float = DEFAULT_P,
-    write: bool = True,
-) -> DuplicateResult:
-    """``find_duplicates`` on a workspace (its similarity index reused); stores the
-    ``duplicates`` table."""
-    from bandprint.analyse.cluster import catalogue_formulas
-    from bandprint.analyse.search import workspace_index
-
-    index, model = workspace_index(ws, model_id, p)
-    result = find_duplicates(
-        index.ids,
-        index.vectors,
-        catalogue_formulas(ws, index.ids),
-        threshold=threshold,
-        k_mad=k_mad,
-        same_formula_only=same_formula_only,
-        p=p,
-        index=index,
-    )
-    result.params["model_id"] = model
-    if write:
-        ws.write_table(DUPLICATES_TABLE, result.table, result.params)
-    return result
-
-
-def pair_figure(ws: Workspace, id1: str, id2: str, distance: float | None = None) -> Figure:
-    """The two band structures side by side, titled with ids, formulas (and the distance)."""
-    from bandprint.plot import plot_band_structures_side_by_side
-
-    bss = [ws.get(id1, with_structure=False), ws.get(id2, with_structure=False)]
-    titles = [f"{b.material_id} ({b.formula})" if b.formula else b.material_id for b in bss]
-    fig = plot_band_structures_side_by_side(bss, titles)
-    if distance is not None:
-        fig.suptitle(f"fingerprint distance {distance:.4g}")
-    return fig
-
-
 __all__ = [
     "CALIBRATION_SAMPLE",
     "DEFAULT_K",
@@ -273,9 +225,7 @@ __all__ = [
     "DUPLICATE_COLUMNS",
     "DuplicateResult",
     "calibrate_threshold",
-    "duplicates_workspace",
     "find_duplicates",
-    "pair_figure",
     "pair_table",
     "threshold_and_rule",
 ]

@@ -1,4 +1,4 @@
-"""Nearest fingerprints under the ℓp metric: the similarity index and its workspace copy.
+"""Nearest fingerprints under the ℓp metric: the similarity index.
 
 The metric and its kernels live in ``bandprint.analyse.lp`` (re-exported here).
 
@@ -6,19 +6,19 @@ The index (``SimilarityIndex``). ``exact``: brute force over every fingerprint w
 metric (parallel, O(n·d) per query). ``ivf``: k-means inverted lists (faiss k-means, as in
 faiss's IVF) whose probed cells are scanned with the exact ℓp metric, so every reported
 distance is exact and only recall can be lost (recall against faiss's own indexes as candidate
-generators: ``bench/bench_search.py``). Indexes are saved in ``WS/index/<model>-p<p>/`` with a
-digest of the fingerprints they were built on, and rebuilt when those change.
+generators: ``bench/bench_search.py``). An index saves to and loads from a folder with a
+digest of the fingerprints it was built on, and a load fails when those changed; a
+workspace's copy is kept by ``bandprint.workflows.search``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -37,11 +37,6 @@ from bandprint.analyse.lp import (
     rerank,
 )
 from bandprint.errors import BandprintError
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from bandprint.store import Workspace
 
 #: Bytes of temporaries a selection over a full distance matrix may hold at once
 #: (``row_blocks``): it works through the matrix in blocks of rows of this size.
@@ -242,136 +237,9 @@ def _drop_rows(
     return out_i, out_d
 
 
-# -- workspaces ------------------------------------------------------------------------------
-
-#: Folder of a workspace holding similarity indexes, one subfolder per model and p.
-INDEX_DIR = "index"
-
-
-def index_folder(ws: Workspace, model_id: str, p: float) -> Path:
-    return Path(ws.path) / INDEX_DIR / f"{model_id}-p{p:g}"
-
-
-def workspace_index(
-    ws: Workspace,
-    model_id: str | None = None,
-    p: float = P_DEFAULT,
-    kind: IndexKind = "auto",
-    rebuild: bool = False,
-    few_queries: bool = False,
-) -> tuple[SimilarityIndex, str]:
-    """The similarity index of a workspace's fingerprints (``(index, model id)``), loaded
-    from ``WS/index/<model>-p<p>/`` when it was built on exactly the current fingerprints,
-    else built and saved there.
-
-    ``few_queries``: the caller will search at most a handful of queries, which ``search``
-    answers exhaustively whatever the index; so with ``kind="auto"`` an exact index is used in
-    memory, and the inverted lists (minutes to train at a million) are left to the first caller
-    that searches in bulk.
-    """
-    models = ws.fingerprint_models()
-    ids, X = ws.read_fingerprints(model_id)
-    model = model_id or models[-1]
-    if not ids:
-        raise BandprintError(f"{ws.path}: no fingerprints of model {model}")
-    if few_queries and kind == "auto":
-        # Exhaustive search answers these whatever is saved, so neither a saved index nor the
-        # digest that finds one (seconds to hash a million fingerprints) is needed.
-        return SimilarityIndex.build(ids, X, p=p, kind="exact", digest=""), model
-    folder = index_folder(ws, model, p)
-    digest = fingerprints_digest(ids, X)
-    index = None if rebuild else SimilarityIndex.load(folder, ids, X, digest)
-    if index is not None and kind not in ("auto", index.kind):
-        index = None
-    if index is None:
-        index = SimilarityIndex.build(ids, X, p=p, kind=kind, digest=digest)
-        index.save(folder)
-    return index, model
-
-
-def _query_fingerprints(
-    ws: Workspace, index: SimilarityIndex, model: str, query: str, model_file: str | None
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(query names, fingerprints, own row or -1) for an id in the workspace or a file."""
-    with contextlib.suppress(ValueError):  # a list scan: no million-entry dict for one id
-        row = index.ids.index(query)
-        return [query], index.vectors[row : row + 1], np.array([row])
-    path = Path(query)
-    if not path.exists():
-        raise BandprintError(f"{query}: neither a material id in {ws.path} nor a file")
-    from bandprint.fingerprint import load_fingerprinter
-    from bandprint.read import read_band_structures
-
-    fingerprinter = load_fingerprinter(model_file)
-    if fingerprinter.model_id_ != model:
-        raise BandprintError(
-            f"the model {'file ' + str(model_file) if model_file else '(shipped default)'} is "
-            f"{fingerprinter.model_id_}, but the fingerprints searched are of model {model}; "
-            f"pass the matching --model-file (or --model {fingerprinter.model_id_} after "
-            f"bandprint fingerprint {ws.path})"
-        )
-    band_structures = read_band_structures(path)
-    if not band_structures:
-        raise BandprintError(f"{path}: no band structure found")
-    vectors = fingerprinter.transform(band_structures)
-    names = [bs.material_id for bs in band_structures]
-    return names, vectors, np.full(len(names), -1)
-
-
-def similar_materials(
-    ws: Workspace,
-    query: str,
-    k: int = 10,
-    p: float = P_DEFAULT,
-    model_id: str | None = None,
-    model_file: str | None = None,
-    kind: IndexKind = "auto",
-) -> pd.DataFrame:
-    """The k materials nearest to ``query`` (a material id of the workspace, or a band
-    structure file, which is read, rendered and encoded with the workspace's model).
-
-    Columns: query, rank, material_id, formula, distance, and cluster / same_cluster when
-    ``bandprint cluster`` has been run on these fingerprints.
-    """
-    import pandas as pd
-
-    index, model = workspace_index(ws, model_id, p, kind, few_queries=True)
-    names, Q, own = _query_fingerprints(ws, index, model, query, model_file)
-    idx, dist = index.search(Q, k, exclude=own, exact=None if kind == "auto" else kind == "exact")
-    cat = ws.catalog()
-    formula = dict(zip(cat["material_id"], cat["formula"], strict=True)) if len(cat) else {}
-    cluster: dict[str, int] = {}
-    if "clusters" in ws.tables():
-        ct = ws.read_table("clusters")
-        if ws.table_meta("clusters").get("model_id") == model:
-            cluster = dict(zip(ct["material_id"], ct["cluster"].astype(int), strict=True))
-    rows = []
-    for q, name in enumerate(names):
-        qc = cluster.get(name, -1)
-        for r in range(idx.shape[1]):
-            j = int(idx[q, r])
-            if j < 0:
-                continue
-            mid = index.ids[j]
-            row: dict[str, Any] = {
-                "query": name,
-                "rank": r + 1,
-                "material_id": mid,
-                "formula": str(formula.get(mid) or ""),
-                "distance": float(dist[q, r]),
-            }
-            if cluster:
-                c = cluster.get(mid, -1)
-                row["cluster"] = c
-                row["same_cluster"] = bool(c >= 0 and c == qc)
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 __all__ = [
     "DEFAULT_NPROBE",
     "EXACT_INDEX_LIMIT",
-    "INDEX_DIR",
     "P_DEFAULT",
     "ROW_BLOCK_BYTES",
     "IVFLists",
@@ -382,11 +250,8 @@ __all__ = [
     "edge_distances",
     "exact_knn",
     "fingerprints_digest",
-    "index_folder",
     "metric_name",
     "pairwise_distances",
     "rerank",
     "row_blocks",
-    "similar_materials",
-    "workspace_index",
 ]

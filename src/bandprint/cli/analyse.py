@@ -100,11 +100,9 @@ def flatbands(
 ) -> None:
     """Detect flat bands of every material in WORKSPACE and store the 'flatbands' table."""
 
-    from bandprint.analyse.flatbands import (
-        DEFAULT_BANDWIDTH_THRESHOLD,
-        flatband_workspace,
-    )
+    from bandprint.analyse.flatbands import DEFAULT_BANDWIDTH_THRESHOLD
     from bandprint.store import Workspace
+    from bandprint.workflows.flatbands import flatband_workspace
 
     if detector == "image" and threshold is not None:
         raise BandprintError(
@@ -158,8 +156,8 @@ def find(
 ) -> None:
     """Materials in WORKSPACE matching every criterion given (catalog, flat bands, clusters)."""
 
-    from bandprint.analyse.flatbands import find_in_workspace
     from bandprint.store import Workspace
+    from bandprint.workflows.flatbands import find_in_workspace
 
     df = find_in_workspace(
         Workspace(workspace),
@@ -225,8 +223,8 @@ def cluster(
     Stores the clusters table (cluster, probability, exemplar rank, map x/y, group per
     material) and the condensed cluster tree in WORKSPACE.
     """
-    from bandprint.analyse.cluster import cluster_workspace
     from bandprint.store import Workspace
+    from bandprint.workflows.cluster import cluster_workspace
 
     ws = Workspace(workspace)
     run = cluster_workspace(
@@ -305,8 +303,9 @@ def sweep(
 ) -> None:
     """Min cluster size × min samples grid: clusters, unclassified, DBCV, S_Dbw; a
     recommended setting and why. Stores the sweep table."""
-    from bandprint.analyse.cluster import plot_sweep, sweep_workspace
+    from bandprint.analyse.cluster import plot_sweep
     from bandprint.store import Workspace
+    from bandprint.workflows.cluster import sweep_workspace
 
     ws = Workspace(workspace)
     result = sweep_workspace(
@@ -375,8 +374,8 @@ def similar(
 ) -> None:
     """The K materials whose fingerprints are nearest to QUERY (a material id, or a band
     structure file, which is read, rendered and encoded on the fly)."""
-    from bandprint.analyse.search import similar_materials
     from bandprint.store import Workspace
+    from bandprint.workflows.search import similar_materials
 
     ws = Workspace(workspace)
     df = similar_materials(ws, query, k, p, model_id, model_file, kind)  # type: ignore[arg-type]
@@ -427,15 +426,9 @@ def duplicates(
 
     ws = Workspace(workspace)
     if show:
-        from bandprint.analyse.duplicates import pair_figure
-        from bandprint.analyse.search import pairwise_distances, workspace_index
+        from bandprint.workflows.duplicates import pair_distance, pair_figure
 
-        index, _ = workspace_index(ws, model_id, p, few_queries=True)
-        dist = None
-        if show[0] in index.ids and show[1] in index.ids:  # list scans: no id dictionary
-            v = index.vectors
-            a, b = index.ids.index(show[0]), index.ids.index(show[1])
-            dist = float(pairwise_distances(v[[a]], v[[b]], p=p)[0, 0])
+        dist = pair_distance(ws, show[0], show[1], model_id, p)
         path = out or f"{show[0]}_{show[1]}.png"
         pair_figure(ws, show[0], show[1], dist).savefig(path, dpi=150)
         if fmt == "json":
@@ -443,7 +436,7 @@ def duplicates(
         else:
             click.echo(f"{path}" + (f"  (fingerprint distance {dist:.4g})" if dist else ""))
         return
-    from bandprint.analyse.duplicates import duplicates_workspace
+    from bandprint.workflows.duplicates import duplicates_workspace
 
     result = duplicates_workspace(ws, model_id, threshold, k_mad, same_formula_only, p)
     if fmt == "json":

@@ -144,9 +144,10 @@ def clustering_model_id(ws: Workspace) -> str | None:
 
 
 def fingerprint_index(ws: Workspace, model_id: str | None = None) -> SimilarityIndex:
-    """The workspace's similarity index (``search.workspace_index``, cached in the workspace)
+    """The workspace's similarity index (``workflows.search.workspace_index``, cached in it)
     over the clustering model's fingerprints, with the clustering's Minkowski p."""
-    from bandprint.analyse.search import P_DEFAULT, workspace_index
+    from bandprint.analyse.lp import P_DEFAULT
+    from bandprint.workflows.search import workspace_index
 
     model_id = model_id or clustering_model_id(ws)
     p = P_DEFAULT

@@ -1,11 +1,12 @@
 """HDBSCAN of fingerprints with the Minkowski p distance really applied, its validity indices,
-the parameter sweep, and clustering a workspace.
+the parameter sweep, and clusters with their map as tables.
 
 Modules: ``mst`` (steps 1-3: core distances, mutual reachability, its minimum spanning tree),
 ``hdbscan`` (step 4 with hdbscan's own code; ``cluster_fingerprints``,
 ``FingerprintClusterer``), ``validity`` (DBCV, S_Dbw), ``sweep`` (the parameter sweep and its
-plot), ``workspace`` (read fingerprints from a workspace, write the cluster tables). Every
-public name is importable from ``bandprint.analyse.cluster``.
+plot), ``run`` (clusters and map of a set of fingerprints as the stored tables). Every public
+name is importable from ``bandprint.analyse.cluster``; reading a workspace and writing its
+tables is ``bandprint.workflows.cluster``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ from bandprint.analyse.cluster.mst import (
     mutual_reachability_mst,
     refine_fraction,
 )
+from bandprint.analyse.cluster.run import (
+    CLUSTER_COLUMNS,
+    CLUSTERS_TABLE,
+    SWEEP_TABLE,
+    TREE_TABLE,
+    ClusterRun,
+    cluster_and_map,
+)
 from bandprint.analyse.cluster.sweep import (
     SWEEP_RANGE,
     SweepResult,
@@ -42,16 +51,6 @@ from bandprint.analyse.cluster.sweep import (
 from bandprint.analyse.cluster.validity import (
     dbcv,
     s_dbw,
-)
-from bandprint.analyse.cluster.workspace import (
-    CLUSTER_COLUMNS,
-    CLUSTERS_TABLE,
-    SWEEP_TABLE,
-    TREE_TABLE,
-    ClusterRun,
-    catalogue_formulas,
-    cluster_workspace,
-    sweep_workspace,
 )
 
 __all__ = [
@@ -70,10 +69,9 @@ __all__ = [
     "ClusterRun",
     "FingerprintClusterer",
     "SweepResult",
-    "catalogue_formulas",
     "choose_strategy",
+    "cluster_and_map",
     "cluster_fingerprints",
-    "cluster_workspace",
     "condensed_tree_frame",
     "core_distances_from_matrix",
     "dbcv",
@@ -87,5 +85,4 @@ __all__ = [
     "refine_fraction",
     "s_dbw",
     "sweep_parameters",
-    "sweep_workspace",
 ]

@@ -4,8 +4,8 @@
 Modules: ``core`` (strips, the per-material ``FlatBandResult``, the scheme's rules and the
 query over a table), ``eigen`` (the eigenvalue detector), ``cnn`` (the image detector: a small
 CNN on blocks of a band image; imports torch, so it is not imported here), ``training`` (how
-the CNN is trained, likewise), ``workspace`` (the
-``flatbands`` table over many materials, stored in and queried from a workspace).
+the CNN is trained, likewise), ``table`` (the ``flatbands`` table over many materials).
+Storing the table in a workspace and querying it there is ``bandprint.workflows.flatbands``.
 """
 
 from __future__ import annotations
@@ -28,11 +28,7 @@ from bandprint.analyse.flatbands.eigen import (
     detect_flat_bands,
     judged_segments,
 )
-from bandprint.analyse.flatbands.workspace import (
-    find_in_workspace,
-    flatband_table,
-    flatband_workspace,
-)
+from bandprint.analyse.flatbands.table import check_settings, flatband_table
 
 __all__ = [
     "DEFAULT_BANDWIDTH_THRESHOLD",
@@ -44,10 +40,9 @@ __all__ = [
     "FlatBandResult",
     "analysed_band_structure",
     "block_score_from_bandwidth",
+    "check_settings",
     "detect_flat_bands",
-    "find_in_workspace",
     "flatband_table",
-    "flatband_workspace",
     "judged_segments",
     "query_materials",
     "strip_edges",

@@ -1,11 +1,13 @@
-"""Clustering a workspace: read its fingerprints, cluster and map them, write the
-``clusters``, ``cluster_tree`` and ``sweep`` tables."""
+"""Clusters and map of one set of fingerprints, as the tables ``bandprint cluster`` stores:
+the k-NN graph (or full matrix) is built once and shared by HDBSCAN and the UMAP/t-SNE map,
+and the map's DBSCAN groups are added. Arrays in, tables out; reading the fingerprints from a
+workspace and writing the tables is ``bandprint.workflows.cluster``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,20 +19,9 @@ from bandprint.analyse.cluster.hdbscan import (
     cluster_fingerprints,
 )
 from bandprint.analyse.cluster.mst import KNN_GRAPH_K, Strategy, choose_strategy, knn_graph
-from bandprint.analyse.cluster.sweep import SWEEP_RANGE, SweepResult, sweep_parameters
-from bandprint.analyse.lp import (
-    P_DEFAULT,
-    pairwise_distances,
-)
-from bandprint.errors import BandprintError
+from bandprint.analyse.lp import P_DEFAULT, pairwise_distances
 
-if TYPE_CHECKING:
-    from bandprint.store import Workspace
-
-
-# -- workspaces ------------------------------------------------------------------------------
-
-#: Result tables written by ``cluster_workspace`` and ``sweep_workspace``.
+#: Names of the result tables of clustering and of the parameter sweep in a workspace.
 CLUSTERS_TABLE = "clusters"
 TREE_TABLE = "cluster_tree"
 SWEEP_TABLE = "sweep"
@@ -51,7 +42,12 @@ CLUSTER_COLUMNS = [
 
 @dataclass
 class ClusterRun:
-    """What ``cluster_workspace`` computed and stored."""
+    """Clusters and map of a set of fingerprints.
+
+    ``table``: one row per material (``CLUSTER_COLUMNS``); ``tree``: the condensed tree plus
+    ``cluster`` (the label of a selected cluster node, else -1); ``xy``: the map, ``[n, 2]``;
+    ``meta``: the settings and counts stored with both tables.
+    """
 
     table: pd.DataFrame
     tree: pd.DataFrame
@@ -89,25 +85,10 @@ class ClusterRun:
         )
 
 
-def catalogue_formulas(ws: Workspace, ids: list[str]) -> list[str]:
-    """The catalogue's formula of each material id, in order ("" where it has none)."""
-    cat = ws.catalog()
-    formula = dict(zip(cat["material_id"], cat["formula"], strict=True)) if len(cat) else {}
-    return [str(formula.get(m) or "") for m in ids]
-
-
-def _read(ws: Workspace, model_id: str | None) -> tuple[str, list[str], np.ndarray]:
-    models = ws.fingerprint_models()
-    ids, X = ws.read_fingerprints(model_id)
-    model = model_id or (models[-1] if models else "")
-    if len(ids) < 2:
-        raise BandprintError(f"{ws.path}: only {len(ids)} fingerprint(s) of model {model}")
-    return model, ids, X
-
-
-def cluster_workspace(
-    ws: Workspace,
-    model_id: str | None = None,
+def cluster_and_map(
+    X: np.ndarray,
+    ids: Sequence[str],
+    formulas: Sequence[str],
     min_cluster_size: int = 5,
     min_samples: int = 2,
     p: float = P_DEFAULT,
@@ -121,11 +102,14 @@ def cluster_workspace(
     group_eps_fraction: float | None = None,
     max_cluster_fraction: float = MAX_CLUSTER_FRACTION,
     seed: int = 0,
-    write: bool = True,
 ) -> ClusterRun:
-    """Cluster and map the fingerprints of a workspace; store the ``clusters`` table (one row
-    per material: ``CLUSTER_COLUMNS``) and the ``cluster_tree`` table (the condensed tree
-    plus ``cluster``: the label of a selected cluster node, else -1)."""
+    """HDBSCAN clusters (``cluster_fingerprints``), the 2-D map (``embed_fingerprints``) and
+    its groups (``map_groups``) of the fingerprints ``X`` (``[n, d]``), named ``ids`` with
+    ``formulas`` (one each, "" for none).
+
+    Fewer than 4 fingerprints get no map (``x``, ``y`` NaN). ``meta`` holds every setting
+    (``result.params`` and the map's) and the counts; ``root_node`` is the tree's root, n.
+    """
     from bandprint.analyse.embed import (
         DEFAULT_EPS_FRACTION,
         embed_fingerprints,
@@ -134,7 +118,6 @@ def cluster_workspace(
         neighbour_graph,
     )
 
-    model, ids, X = _read(ws, model_id)
     n = len(ids)
     check_params(n, min_cluster_size, min_samples)
     strategy = choose_strategy(n, strategy)
@@ -177,8 +160,8 @@ def cluster_workspace(
     groups, eps = map_groups(xy, result.labels, eps=group_eps, eps_fraction=fraction)
     table = pd.DataFrame(
         {
-            "material_id": ids,
-            "formula": catalogue_formulas(ws, ids),
+            "material_id": list(ids),
+            "formula": list(formulas),
             "cluster": result.labels,
             "probability": result.probabilities,
             "exemplar_rank": result.exemplar_rank,
@@ -196,7 +179,6 @@ def cluster_workspace(
         for c, big in zip(tree["child"], tree["is_cluster"], strict=True)
     ]
     meta = {
-        "model_id": model,
         "n": n,
         "n_clusters": result.n_clusters,
         "n_unclassified": result.n_unclassified,
@@ -212,45 +194,14 @@ def cluster_workspace(
         ),
         "root_node": n,
     }
-    if write:
-        ws.write_table(CLUSTERS_TABLE, table, meta)
-        ws.write_table(TREE_TABLE, tree, meta)
     return ClusterRun(table, tree, result, xy, meta)
 
 
-def sweep_workspace(
-    ws: Workspace,
-    model_id: str | None = None,
-    min_cluster_sizes: Iterable[int] = SWEEP_RANGE,
-    min_samples_values: Iterable[int] = SWEEP_RANGE,
-    p: float = P_DEFAULT,
-    *,
-    root: bool = True,
-    strategy: Strategy = "auto",
-    max_cluster_fraction: float = MAX_CLUSTER_FRACTION,
-    seed: int = 0,
-    write: bool = True,
-    progress: Callable[[int, int], None] | None = None,
-) -> SweepResult:
-    """``sweep_parameters`` on a workspace's fingerprints; stores the ``sweep`` table."""
-    model, _ids, X = _read(ws, model_id)
-    result = sweep_parameters(
-        X,
-        min_cluster_sizes,
-        min_samples_values,
-        p,
-        root=root,
-        strategy=strategy,
-        max_cluster_fraction=max_cluster_fraction,
-        seed=seed,
-        progress=progress,
-    )
-    result.params["model_id"] = model
-    if write:
-        meta = {
-            **result.params,
-            "recommended": list(result.recommended) if result.recommended else None,
-            "reason": result.reason,
-        }
-        ws.write_table(SWEEP_TABLE, result.table, meta)
-    return result
+__all__ = [
+    "CLUSTERS_TABLE",
+    "CLUSTER_COLUMNS",
+    "SWEEP_TABLE",
+    "TREE_TABLE",
+    "ClusterRun",
+    "cluster_and_map",
+]
