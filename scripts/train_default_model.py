@@ -155,20 +155,25 @@ def main() -> None:
     if args.dry_run:
         return
     checkpoint = args.checkpoint or args.out.with_suffix(".ckpt")
-    fp = Fingerprinter(preset="small", epochs=args.epochs, seed=SEED, checkpoint=checkpoint)
+    if args.resume is not None:
+        fp = Fingerprinter.from_checkpoint(args.resume)
+    else:
+        fp = Fingerprinter(
+            preset="small", epochs=args.epochs, random_state=SEED, checkpoint=checkpoint
+        )
     note = (
         f"bandprint.zoo.sample_zoo({args.n_zoo}, seed={SEED}) + {len(stacks)} decoupled stacks "
         f"of 2-5 of them (seed {SEED}) + {len(real_names)} real "
         f"samples ({', '.join(real_names)}) at Fermi offsets {FERMI_OFFSETS.tolist()} eV"
     )
-    fp.fit(images, resume=args.resume, data_note=note, val_indices=np.flatnonzero(val))
+    fp.fit(images, data_note=note, val_indices=np.flatnonzero(val))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fp.save(args.out, half=True)
     shipped = Fingerprinter.load(args.out, device="cpu")
 
     # Held-out evaluation with the shipped (float16-stored) weights.
     test_zoo = zoo.sample_zoo(300, seed=SEED + 1)
-    evaluation = {"held_out_zoo_bce": shipped.score(test_zoo)}
+    evaluation = {"held_out_zoo_bce": shipped.reconstruction_bce(test_zoo)}
     evaluation["held_out_zoo_baseline_bce"] = _constant_guess_bce(
         render_band_images(test_zoo, settings)
     )
@@ -176,19 +181,19 @@ def main() -> None:
     for rel in HELD_OUT_REAL:
         bs = read_band_structures(REAL / rel)[0]
         held_out_real[bs.material_id] = {
-            "bce": shipped.score(bs),
+            "bce": shipped.reconstruction_bce(bs),
             "baseline_bce": _constant_guess_bce(render_band_images([bs], settings)),
         }
     evaluation["held_out_real"] = held_out_real
     evaluation["trained_material_real"] = {
         bs.material_id: {
-            "bce": shipped.score(bs),
+            "bce": shipped.reconstruction_bce(bs),
             "baseline_bce": _constant_guess_bce(render_band_images([bs], settings)),
         }
         for bs in (read_band_structures(REAL / rel)[0] for rel in TRAINED_MATERIAL_REAL)
     }
     test_stacks = stacked_images(test_zoo, render_band_images(test_zoo, settings), 100, SEED + 1)
-    evaluation["held_out_stacks_bce"] = shipped.score(test_stacks)
+    evaluation["held_out_stacks_bce"] = shipped.reconstruction_bce(test_stacks)
     evaluation["held_out_stacks_baseline_bce"] = _constant_guess_bce(test_stacks)
     log = {
         **shipped.info(),

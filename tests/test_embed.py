@@ -51,9 +51,9 @@ def test_umap_honours_p_for_minkowski():
 @pytest.mark.parametrize("method", ["umap", "tsne"])
 def test_map_separates_clusters_and_is_seeded(method):
     X, y = clustered(n_clusters=5)
-    xy = embed_fingerprints(X, method=method, seed=3)
+    xy = embed_fingerprints(X, method=method, random_state=3)
     assert xy.shape == (len(X), 2) and np.isfinite(xy).all()
-    again = embed_fingerprints(X, method=method, seed=3)
+    again = embed_fingerprints(X, method=method, random_state=3)
     np.testing.assert_allclose(xy, again)
     # Neighbours on the map belong to the same cluster.
     knn = KNeighborsClassifier(5).fit(xy, y)
@@ -62,10 +62,10 @@ def test_map_separates_clusters_and_is_seeded(method):
 
 def test_precomputed_graph_is_used():
     X, _ = clustered(n_clusters=5, seed=4)
-    a = embed_fingerprints(X, seed=0, knn=exact_knn(X, 15))  # extra columns are cut to 10
-    b = embed_fingerprints(X, seed=0)  # computes the same exact p = 0.2 graph itself
+    a = embed_fingerprints(X, random_state=0, knn=exact_knn(X, 15))  # extra columns are cut to 10
+    b = embed_fingerprints(X, random_state=0)  # computes the same exact p = 0.2 graph itself
     np.testing.assert_allclose(a, b)
-    c = embed_fingerprints(X, seed=0, knn=exact_knn(X, 10, p=2.0))
+    c = embed_fingerprints(X, random_state=0, knn=exact_knn(X, 10, p=2.0))
     assert not np.allclose(a, c)
     # The graph from a full matrix: the point itself first, the same distances.
     idx, dist = knn_from_matrix(pairwise_distances(X), 11)

@@ -16,7 +16,9 @@ from click.testing import CliRunner
 from bandprint import BandprintError, read_band_structure
 from bandprint.cli import main
 from bandprint.fingerprint import (
+    ENCODE_PRECISION,
     Fingerprinter,
+    check_encoding,
     default_model_path,
     fingerprint_workspace,
     group_validation_mask,
@@ -105,7 +107,7 @@ def test_fitted_attributes(trained):
 def test_seeded_training_is_repeatable(tiny_images):
     a = tiny(epochs=2).fit(tiny_images[:24])
     b = tiny(epochs=2).fit(tiny_images[:24])
-    c = tiny(epochs=2, seed=1).fit(tiny_images[:24])
+    c = tiny(epochs=2, random_state=1).fit(tiny_images[:24])
     strip = lambda h: [(e["train_bce"], e["val_bce"]) for e in h]  # noqa: E731
     assert strip(a.history_) == strip(b.history_)
     assert a.model_id_ == b.model_id_
@@ -119,14 +121,37 @@ def test_resume_continues_exactly(tiny_images, tmp_path):
     first = tiny(epochs=3, checkpoint=ckpt).fit(data, stop_after=1)
     assert len(first.history_) == 1 and ckpt.is_file()
     # A fresh object: everything (settings, optimiser, schedule, epoch) comes from the file.
-    resumed = Fingerprinter(progress=False, checkpoint=ckpt, device="cpu").fit(data, resume=ckpt)
+    resuming = Fingerprinter.from_checkpoint(ckpt, device="cpu", progress=False)
+    assert resuming.get_params() == {
+        **first.get_params(),
+        "preset": "tiny",
+        "precision": first.precision_,
+        "render": first.render_,
+    }
+    resumed = resuming.fit(data)
     strip = lambda h: [(e["epoch"], e["train_bce"], e["val_bce"]) for e in h]  # noqa: E731
     assert strip(resumed.history_) == strip(straight.history_)
     assert resumed.model_id_ == straight.model_id_
     with pytest.raises(BandprintError, match="already trained"):
-        Fingerprinter(progress=False).fit(data, resume=ckpt)
+        Fingerprinter.from_checkpoint(ckpt, progress=False).fit(data)
     with pytest.raises(BandprintError, match="other images"):
-        Fingerprinter(progress=False).fit(tiny_images[24:], resume=tmp_path / "run.ckpt")
+        Fingerprinter.from_checkpoint(ckpt, progress=False).fit(tiny_images[24:])
+
+
+def test_resume_refuses_changed_parameters(tiny_images, tmp_path):
+    """fit never rewrites parameters: a resumed run whose parameters were changed since is
+    refused, naming what differs."""
+    ckpt = tmp_path / "run.ckpt"
+    tiny(epochs=3, checkpoint=ckpt).fit(tiny_images[:16], stop_after=1)
+    resuming = Fingerprinter.from_checkpoint(ckpt, device="cpu", progress=False)
+    resuming.set_params(epochs=5, random_state=7)
+    with pytest.raises(BandprintError, match="other epochs, random_state than"):
+        resuming.fit(tiny_images[:16])
+    assert resuming.get_params()["epochs"] == 5  # left as set
+    model_file = tmp_path / "model.pt"
+    tiny(epochs=1).fit(tiny_images[:16]).save(model_file)
+    with pytest.raises(BandprintError, match="not a training checkpoint"):
+        Fingerprinter.from_checkpoint(model_file)
 
 
 def test_checkpoint_records_the_precision_used(tiny_images, tmp_path):
@@ -140,8 +165,9 @@ def test_checkpoint_records_the_precision_used(tiny_images, tmp_path):
     first = tiny(epochs=2, checkpoint=ckpt, precision="auto").fit(tiny_images[:16], stop_after=1)
     assert first.precision_ == used
     assert torch.load(ckpt, weights_only=True)["precision"] == used
-    resumed = Fingerprinter(progress=False, device="cpu").fit(tiny_images[:16], resume=ckpt)
-    assert resumed.precision == resumed.precision_ == used
+    resumed = Fingerprinter.from_checkpoint(ckpt, device="cpu", progress=False)
+    assert resumed.precision == used
+    assert resumed.fit(tiny_images[:16]).precision_ == used
 
 
 def test_group_validation_mask_keeps_every_material_on_one_side():
@@ -165,13 +191,16 @@ def test_fit_validates_on_the_given_items(tiny_images, tmp_path):
     ckpt = tmp_path / "run.ckpt"
     fp = tiny(epochs=2, checkpoint=ckpt).fit(data, stop_after=1, val_indices=val)
     assert (fp.n_train_, fp.n_val_) == (12, 4)
-    assert fp.history_[-1]["val_bce"] == pytest.approx(fp.score(data[val]), rel=1e-6)
+    assert fp.history_[-1]["val_bce"] == pytest.approx(fp.reconstruction_bce(data[val]), rel=1e-6)
+    assert fp.score(data[val]) == -fp.reconstruction_bce(data[val])
     assert torch.load(ckpt, weights_only=True)["val_indices"] == val
-    resumed = Fingerprinter(progress=False, device="cpu").fit(data, resume=ckpt)
+    resumed = Fingerprinter.from_checkpoint(ckpt, device="cpu", progress=False).fit(data)
     assert resumed.n_val_ == 4
-    assert resumed.history_[-1]["val_bce"] == pytest.approx(resumed.score(data[val]), rel=1e-6)
+    assert resumed.history_[-1]["val_bce"] == pytest.approx(
+        resumed.reconstruction_bce(data[val]), rel=1e-6
+    )
     with pytest.raises(BandprintError, match="validated on other items"):
-        Fingerprinter(progress=False).fit(data, resume=ckpt, val_indices=[5])
+        Fingerprinter.from_checkpoint(ckpt, progress=False).fit(data, val_indices=[5])
     with pytest.raises(BandprintError, match="nothing to train on"):
         tiny().fit(data, val_indices=range(16))
 
@@ -330,6 +359,50 @@ def test_fingerprint_workspace_encodes_only_new_materials(workspace, trained, zo
     workspace.add_band_structures([(bs, bs.material_id, "x") for bs in zoo_samples[20:23]])
     again = fingerprint_workspace(workspace, trained, progress=False)
     assert again.encoded == 3 and again.already == 20
+
+
+def test_fingerprints_of_another_device_are_not_added_to_a_set(workspace, trained, zoo_samples):
+    """A set encoded on a GPU gets no CPU-encoded fingerprints (and the reverse): their float32
+    rounding differs, which the p = 0.2 distance magnifies. --redo re-encodes the whole set."""
+    fingerprint_workspace(workspace, trained, progress=False)
+    mid = trained.model_id_
+    info = workspace.fingerprint_model_info(mid)
+    as_if_gpu = {**info, "encode_device": "cuda:0", "encode_devices": ["cuda:0"]}
+    workspace.write_fingerprints(mid, [], np.zeros((0, 8)), as_if_gpu)
+    workspace.add_band_structures([(bs, bs.material_id, "x") for bs in zoo_samples[20:22]])
+    with pytest.raises(BandprintError) as err:
+        fingerprint_workspace(workspace, trained, progress=False)
+    message = str(err.value)
+    assert "\n" not in message and f"model {mid}" in message
+    assert f"encoded on cuda in {ENCODE_PRECISION}, these on cpu in {ENCODE_PRECISION}" in message
+    assert len(workspace.read_fingerprints(mid)[0]) == 20  # nothing was added
+    redone = fingerprint_workspace(workspace, trained, redo=True, progress=False)
+    assert redone.encoded == 22
+    assert workspace.fingerprint_model_info(mid)["encode_devices"] == ["cpu"]
+
+
+def test_check_encoding_names_both_sides():
+    from bandprint.fingerprint import set_encode_device
+
+    cpu = {"encode_device": "cpu", "encode_devices": ["cpu"], "encode_precision": ENCODE_PRECISION}
+    check_encoding(cpu, "cpu", ENCODE_PRECISION)  # same device kind and precision: fine
+    check_encoding({}, "cuda:0", ENCODE_PRECISION)  # nothing recorded (older sets): no check
+    with pytest.raises(BandprintError, match=r"ws: the stored .* on cpu in float32.* on cuda in"):
+        check_encoding(cpu, "cuda:1", ENCODE_PRECISION, "ws")
+    with pytest.raises(BandprintError, match=r"in float32, IEEE.*, these on cpu in tf32"):
+        check_encoding(cpu, "cpu", "tf32")
+    mixed = {**cpu, "encode_devices": ["cpu", "cuda"]}
+    with pytest.raises(BandprintError, match="encoded on cpu and cuda and are not comparable"):
+        check_encoding(mixed, "cpu", ENCODE_PRECISION)
+    assert set_encode_device(cpu) == set_encode_device({}) == "cpu"
+    with pytest.raises(BandprintError, match="cpu and cuda"):
+        set_encode_device(mixed)
+    gpu = {**cpu, "encode_device": "cuda:0", "encode_devices": ["cuda:0"]}
+    if torch.cuda.is_available():
+        assert set_encode_device(gpu) == "cuda"
+    else:
+        with pytest.raises(BandprintError, match="encoded on cuda, and this machine has no CUDA"):
+            set_encode_device(gpu, "ws")
 
 
 def test_workspace_images_cache(workspace, zoo_samples):

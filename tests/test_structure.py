@@ -63,7 +63,7 @@ def test_localisation_is_a_permutation_test():
     labels[tight] = 0  # a compact patch of the map
     labels[rng.choice(np.setdiff1d(np.arange(400), tight), 12, replace=False)] = 1  # scattered
     electronic = np.where(np.arange(400) % 2 == 0, 3, -1)
-    loc = st.localisation(xy, labels, electronic, n_random=300, seed=1)
+    loc = st.localisation(xy, labels, electronic, n_random=300, random_state=1)
     by = loc.set_index("structure_cluster")
     assert bool(by.loc[0, "localised"]) and by.loc[0, "p_value"] < 0.01
     assert not bool(by.loc[1, "localised"]) and by.loc[1, "p_value"] > 0.05
@@ -81,7 +81,7 @@ def test_many_random_clusters_are_not_called_localised_by_chance():
     rest = rng.permutation(np.setdiff1d(np.arange(1000), tight))
     for c in range(1, 61):  # 60 clusters of 10 drawn at random: nothing to find
         labels[rest[(c - 1) * 10 : c * 10]] = c
-    loc = st.localisation(xy, labels, n_random=2000, seed=2).set_index("structure_cluster")
+    loc = st.localisation(xy, labels, n_random=2000, random_state=2).set_index("structure_cluster")
     raw = (loc["p_value"] < 0.05).drop(index=0)
     assert raw.sum() >= 1  # uncorrected, chance alone calls some random clusters localised
     assert bool(loc.loc[0, "localised"]) and loc["localised"].sum() == 1

@@ -1,17 +1,20 @@
 """Learned fingerprints: train the autoencoder on band-structure images, encode, decode.
 
-``Fingerprinter`` is an estimator in the scikit-learn manner: ``fit`` trains the autoencoder of
-``bandprint.model`` on images (or band structures, rendered with its ``RenderSettings``),
-``transform`` gives the flattened latent maps (the fingerprints), ``reconstruct`` and ``decode``
-go back to pictures. Results of fitting end in ``_`` (``model_``, ``history_``, ``model_id_``).
+``Fingerprinter`` is a scikit-learn transformer (``BaseEstimator``, ``TransformerMixin``): ``fit``
+trains the autoencoder of ``bandprint.model`` on images (or band structures, rendered with its
+``RenderSettings``), ``transform`` gives the flattened latent maps (the fingerprints),
+``reconstruct`` and ``decode`` go back to pictures, ``score`` is the negative reconstruction
+loss (higher is better). Its parameters are its constructor's arguments, stored unchanged;
+results of fitting end in ``_`` (``model_``, ``history_``, ``model_id_``). A run interrupted
+after some epochs continues with ``Fingerprinter.from_checkpoint(path).fit(X)``.
 
 Training follows the published recipe (Pentz, Warford et al. 2025): binary cross-entropy on logits,
 random-erasing noise on half of the inputs with the clean image as target, batch size 64,
 a one-cycle schedule peaking at 1e-3 (the library default rate; AdamW with weight decay 0.01,
 as fastai's ``fit_one_cycle`` does), a seeded random train/validation split. Everything random
-is derived from ``(seed, epoch)``, so a run is repeatable and a run resumed from its checkpoint
-continues exactly as if it had not stopped. On CUDA it trains in mixed precision (bfloat16
-where supported, else float16 with a gradient scaler); on a CPU with native bfloat16 in
+is derived from ``(random_state, epoch)``, so a run is repeatable and a run resumed from its
+checkpoint continues exactly as if it had not stopped. On CUDA it trains in mixed precision
+(bfloat16 where supported, else float16 with a gradient scaler); on a CPU with native bfloat16 in
 bfloat16 autocast, else float32 (``precision``). Validation and encoding run in float32.
 
 A model's identity is ``f"{preset}-{sha256(weights)[:10]}"``: fingerprints are stored under it,
@@ -35,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from torch import Tensor
 from torch.nn import functional as F
 
@@ -57,7 +61,8 @@ if TYPE_CHECKING:
     from bandprint.store import Workspace
 
 FILE_FORMAT = "bandprint-fingerprinter"
-FILE_VERSION = 1
+#: Version 2 names the training seed ``random_state`` (version 1: ``seed``; still read).
+FILE_VERSION = 2
 DEFAULT_MODEL_FILE = "default-small.pt"
 
 #: How fingerprints, reconstructions and validation losses are computed, recorded with the
@@ -82,9 +87,16 @@ class TrainSettings:
     weight_decay: float = 0.01
     noise_prob: float = 0.5
     val_fraction: float = 0.1
-    seed: int = 0
+    random_state: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.random_state, bool) or not isinstance(
+            self.random_state, int | np.integer
+        ):
+            raise BandprintError(
+                f"random_state must be an integer seed, got {self.random_state!r} "
+                "(a repeatable, resumable run needs a fixed seed)"
+            )
         if self.epochs < 1 or self.batch_size < 1:
             raise BandprintError("epochs and batch size must be at least 1")
         if not 0 <= self.noise_prob <= 1:
@@ -93,6 +105,14 @@ class TrainSettings:
             raise BandprintError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
         if self.max_lr <= 0:
             raise BandprintError(f"learning rate must be positive, got {self.max_lr}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
+        """Settings stored in a model file or checkpoint (format version 1 says ``seed``)."""
+        d = dict(d)
+        if "seed" in d:
+            d["random_state"] = d.pop("seed")
+        return cls(**d)
 
 
 # -- noise ----------------------------------------------------------------------------------
@@ -265,13 +285,20 @@ def _bce_baseline(images: np.ndarray) -> float:
 
 
 # -- the estimator --------------------------------------------------------------------------
-class Fingerprinter:
+class Fingerprinter(TransformerMixin, BaseEstimator):
     """Train the band-image autoencoder and turn band structures into fingerprints.
 
     Parameters follow the published recipe; ``preset`` is ``"small"`` (112 px, CPU-friendly)
     or ``"paper"`` (224 px, full ResNet18 widths); both give 7 × 7 × 2 = 98-value fingerprints.
     ``config`` / ``render`` override the preset's architecture and render settings (the render
-    size must equal the input size). ``checkpoint`` is a file rewritten after every epoch.
+    size must equal the input size). ``random_state``: the integer seed every random choice
+    of training derives from (initial weights, split, batch order, noise). ``checkpoint`` is a
+    file rewritten after every epoch; ``from_checkpoint`` continues the run it holds.
+    ``device`` and ``precision`` concern training; fingerprints are always encoded in float32
+    as ``ENCODE_PRECISION`` says.
+
+    A scikit-learn estimator: ``get_params``/``set_params``/``sklearn.base.clone`` see exactly
+    the constructor's arguments, and ``clone`` gives an untrained copy.
     """
 
     def __init__(
@@ -283,7 +310,7 @@ class Fingerprinter:
         weight_decay: float = 0.01,
         noise_prob: float = 0.5,
         val_fraction: float = 0.1,
-        seed: int = 0,
+        random_state: int = 0,
         device: str = "auto",
         precision: str = "auto",
         config: AutoencoderConfig | None = None,
@@ -299,7 +326,7 @@ class Fingerprinter:
         self.weight_decay = weight_decay
         self.noise_prob = noise_prob
         self.val_fraction = val_fraction
-        self.seed = seed
+        self.random_state = random_state
         self.device = device
         self.precision = precision
         self.config = config
@@ -339,7 +366,7 @@ class Fingerprinter:
             self.weight_decay,
             self.noise_prob,
             self.val_fraction,
-            self.seed,
+            self.random_state,
         )
         return config, render, train
 
@@ -366,36 +393,90 @@ class Fingerprinter:
         return render_band_images(items, settings)
 
     # -- training -----------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        device: str = "auto",
+        progress: bool = True,
+        encode_batch_size: int | None = None,
+    ) -> Fingerprinter:
+        """A Fingerprinter that continues the training run saved in checkpoint ``path``.
+
+        Its parameters are the run's (preset, architecture, render and training settings, the
+        precision it trained in) and ``checkpoint=path``; ``device``, ``progress`` and
+        ``encode_batch_size`` are this call's. Its ``fit(X)`` restores weights, optimiser,
+        schedule, epoch and validation split from the file as it is then, and trains the
+        remaining epochs on the same images (refused for other images, or after its
+        parameters were changed with ``set_params``). ``clone`` of it starts afresh.
+        """
+        d = _load_file(path)
+        if d["kind"] != "checkpoint":
+            raise BandprintError(f"{path}: a finished model, not a training checkpoint")
+        config = AutoencoderConfig.from_dict(d["model_config"])
+        fp = cls(
+            preset=config.name,
+            config=config,
+            render=RenderSettings.from_dict(d["render"]),
+            device=device,
+            precision=d.get("precision", "auto"),
+            checkpoint=path,
+            progress=progress,
+            encode_batch_size=encode_batch_size,
+            **asdict(TrainSettings.from_dict(d["train"])),
+        )
+        # Private, not a parameter: clone() of this object trains from scratch, as sklearn's
+        # clone of any estimator does.
+        fp._resume_from = Path(path)
+        return fp
+
+    def _resume_checkpoint(
+        self, config: AutoencoderConfig, render: RenderSettings, train: TrainSettings
+    ) -> dict[str, Any] | None:
+        """The checkpoint ``fit`` continues (``from_checkpoint``), checked against the
+        parameters; ``None`` for a fresh run."""
+        path = getattr(self, "_resume_from", None)
+        if path is None:
+            return None
+        ckpt = _load_file(path)
+        stored = {
+            "model architecture": AutoencoderConfig.from_dict(ckpt["model_config"]) == config,
+            "render settings": RenderSettings.from_dict(ckpt["render"]) == render,
+            "precision": ckpt.get("precision", "auto") == self.precision,
+        }
+        saved_train = asdict(TrainSettings.from_dict(ckpt["train"]))
+        for key, value in asdict(train).items():
+            stored[key] = saved_train[key] == value
+        changed = [key for key, same in stored.items() if not same]
+        if changed:
+            raise BandprintError(
+                f"{path}: the checkpoint's run has other {', '.join(changed)} than this "
+                "Fingerprinter's parameters; resume with the checkpoint's own settings"
+            )
+        return ckpt
+
     def fit(
         self,
         X: Any,
-        resume: str | Path | None = None,
+        y: Any = None,
+        *,
         stop_after: int | None = None,
         data_note: str | None = None,
         val_indices: Sequence[int] | np.ndarray | None = None,
     ) -> Fingerprinter:
-        """Train on band structures or 0/1 images ``[n, size, size]``.
+        """Train on band structures or 0/1 images ``[n, size, size]``; ``y`` is ignored.
 
-        ``resume``: a checkpoint file; training continues from it with its own settings (the
-        data must be the same images). ``stop_after``: train at most this many epochs in this
-        call (the checkpoint lets a later call resume). ``data_note`` is stored in the model.
-        ``val_indices``: the items to validate on (e.g. ``group_validation_mask`` for data
-        holding several copies of one material); by default a seeded random ``val_fraction``
-        of them. Checkpoints keep the split, so a resumed run validates on the same items.
+        A Fingerprinter made by ``from_checkpoint`` continues that run (the data must be the
+        same images); any other trains from scratch. ``stop_after``: train at most this many
+        epochs in this call (with ``checkpoint`` set, ``from_checkpoint`` continues later).
+        ``data_note`` is stored in the model. ``val_indices``: the items to validate on (e.g.
+        ``group_validation_mask`` for data holding several copies of one material); by default
+        a seeded random ``val_fraction`` of them. Checkpoints keep the split, so a resumed run
+        validates on the same items. Parameters are read, never changed.
         """
-        ckpt = _load_file(resume) if resume is not None else None
-        if ckpt is not None:
-            if ckpt["kind"] != "checkpoint":
-                raise BandprintError(f"{resume}: a finished model, not a training checkpoint")
-            config = AutoencoderConfig.from_dict(ckpt["model_config"])
-            render = RenderSettings.from_dict(ckpt["render"])
-            train = TrainSettings(**ckpt["train"])
-            self.preset, self.config, self.render = config.name, config, render
-            for key, value in asdict(train).items():
-                setattr(self, key, value)
-            self.precision = ckpt.get("precision", self.precision)
-        else:
-            config, render, train = self._planned()
+        config, render, train = self._planned()
+        ckpt = self._resume_checkpoint(config, render, train)
+        resume = getattr(self, "_resume_from", None)
         self.render_ = render
         images = self.images(X)
         if len(images) < 2:
@@ -421,14 +502,14 @@ class Fingerprinter:
             train_idx = np.setdiff1d(np.arange(n), val_idx)
             n_val = len(val_idx)
         else:
-            perm = np.random.default_rng(train.seed).permutation(n)
+            perm = np.random.default_rng(train.random_state).permutation(n)
             n_val = round(train.val_fraction * n)
             n_val = min(max(n_val, 1 if train.val_fraction > 0 else 0), n - 1)
             train_idx, val_idx = np.sort(perm[n_val:]), np.sort(perm[:n_val])
         data = torch.from_numpy(np.ascontiguousarray(with_channel_axis(images > 0.5), np.uint8))
 
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(train.seed)
+            torch.manual_seed(train.random_state)
             model = Autoencoder(config)
         model = model.to(device=device, memory_format=torch.channels_last)
         optimiser = torch.optim.AdamW(
@@ -471,8 +552,10 @@ class Fingerprinter:
 
         for epoch in range(start_epoch, end_epoch):
             t0 = time.perf_counter()
-            order = np.random.default_rng(_epoch_seed(train.seed, epoch, 0)).permutation(train_idx)
-            noise_gen = torch.Generator().manual_seed(_epoch_seed(train.seed, epoch, 1))
+            order = np.random.default_rng(_epoch_seed(train.random_state, epoch, 0)).permutation(
+                train_idx
+            )
+            noise_gen = torch.Generator().manual_seed(_epoch_seed(train.random_state, epoch, 1))
             model.train()
             total, count = 0.0, 0
             bar = tqdm(
@@ -556,12 +639,18 @@ class Fingerprinter:
                 )
         return total / max(data.numel(), 1)
 
-    def score(self, X: Any) -> float:
-        """Mean per-pixel BCE of reconstructing ``X`` (clean inputs; lower is better)."""
+    def reconstruction_bce(self, X: Any) -> float:
+        """Mean per-pixel binary cross-entropy (nats) of reconstructing the clean images of
+        ``X`` (band structures or images), in float32: the validation loss; lower is better."""
         self._check_fitted()
         images = self.images(X)
         data = torch.from_numpy(np.ascontiguousarray(with_channel_axis(images > 0.5), np.uint8))
         return self._evaluate(data)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """``-reconstruction_bce(X)``: higher is better, as scikit-learn's model selection
+        expects of ``score``; ``y`` is ignored."""
+        return -self.reconstruction_bce(X)
 
     # -- encoding and decoding ----------------------------------------------------------
     @property
@@ -597,9 +686,6 @@ class Fingerprinter:
                 z = self.model_.encode(self._to_input(images))[:n]
                 out.append(z.float().flatten(1).cpu().numpy())
         return np.concatenate(out)
-
-    def fit_transform(self, X: Any, **fit_kwargs: Any) -> np.ndarray:
-        return self.fit(X, **fit_kwargs).transform(X)
 
     def decode(self, latent: np.ndarray | Tensor) -> np.ndarray:
         """Probability images ``[n, size, size]`` from fingerprints ``[n, d]`` or maps."""
@@ -743,7 +829,7 @@ class Fingerprinter:
         d = _load_file(path)
         config = AutoencoderConfig.from_dict(d["model_config"])
         render = RenderSettings.from_dict(d["render"])
-        train = TrainSettings(**d["train"])
+        train = TrainSettings.from_dict(d["train"])
         fp = cls(
             preset=config.name,
             config=config,
@@ -865,12 +951,75 @@ def encoding_plan(
     info = fingerprinter.info()
     if device is not None:
         info["encode_device"] = device
-    # model.json is rewritten by each run: keep the devices of the earlier ones, so that a
-    # workspace encoded partly on a GPU and partly on a CPU says so.
+    # model.json is rewritten by each run: keep the devices of the earlier ones (older
+    # workspaces may hold more than one kind; check_encoding refuses adding to those).
     earlier = ws.fingerprint_model_info(model_id) if done else {}
+    if done and todo:
+        check_encoding(
+            earlier,
+            info["encode_device"],
+            info["encode_precision"],
+            f"{ws.path}: model {model_id}",
+        )
     devices = {*earlier.get("encode_devices", []), info["encode_device"]}
     info["encode_devices"] = sorted(devices)
     return todo, done, FingerprintReport(model_id, already=len(done)), info
+
+
+def _device_kinds(info: dict[str, Any]) -> list[str]:
+    """The kinds of device (``cpu``, ``cuda``, ...; ``cuda:1`` counts as ``cuda``) a stored
+    fingerprint set was encoded on, as its model info records them (none before recording)."""
+    devices = info.get("encode_devices") or (
+        [info["encode_device"]] if "encode_device" in info else []
+    )
+    return sorted({str(d).split(":")[0] for d in devices})
+
+
+def check_encoding(
+    stored: dict[str, Any], device: str, precision: str = ENCODE_PRECISION, where: str = ""
+) -> None:
+    """Refuse fingerprints encoded on another kind of device or in another precision than the
+    stored set described by ``stored`` (its ``model.json`` info), and a stored set that already
+    mixes devices. Why: float32 convolutions on different backends (oneDNN on a CPU, cuDNN on
+    a GPU) add in different orders and so differ in the last bits, and the p = 0.2 distance
+    magnifies such differences into clearly non-zero distances between copies of one
+    material. Fields the stored info does not record (older workspaces) are not compared.
+    ``where`` starts the error message (e.g. the workspace and model)."""
+    prefix = f"{where}: " if where else ""
+    kinds = _device_kinds(stored)
+    kind = str(device).split(":")[0]
+    old_precision = stored.get("encode_precision")
+    if len(kinds) > 1:
+        raise BandprintError(
+            f"{prefix}the stored fingerprints were encoded on {' and '.join(kinds)} and are "
+            "not comparable with each other; re-encode them all on one device "
+            "(bandprint fingerprint --redo)"
+        )
+    if (kinds and kinds[0] != kind) or (old_precision and old_precision != precision):
+        old_device = kinds[0] if kinds else "an unrecorded device"
+        old = f"{old_device} in {old_precision or 'an unrecorded precision'}"
+        raise BandprintError(
+            f"{prefix}the stored fingerprints were encoded on {old}, these on {kind} in "
+            f"{precision}; fingerprints of different devices or precisions are not "
+            "comparable: encode on the same kind of device, or re-encode all with --redo"
+        )
+
+
+def set_encode_device(stored: dict[str, Any], where: str = "") -> str:
+    """The device to encode new fingerprints on so that they are comparable with a stored set
+    (its ``model.json`` info): the kind it was encoded on, ``cpu`` when unrecorded. Refused
+    (``BandprintError``) when the set mixes devices or that kind is not available here."""
+    kinds = _device_kinds(stored) or ["cpu"]
+    if len(kinds) == 1 and kinds[0] == "cuda" and not torch.cuda.is_available():
+        prefix = f"{where}: " if where else ""
+        raise BandprintError(
+            f"{prefix}the stored fingerprints were encoded on cuda, and this machine has no "
+            "CUDA GPU, so fingerprints encoded here (on cpu) would not be comparable; run this "
+            "where a GPU is, or re-encode the workspace here (bandprint fingerprint --redo)"
+        )
+    if len(kinds) > 1:
+        check_encoding(stored, kinds[0], where=where)  # raises: the set mixes devices
+    return kinds[0]
 
 
 def fingerprint_workspace(
@@ -970,19 +1119,14 @@ def workspace_images(
 def train_on_workspace(
     ws: Workspace,
     fingerprinter: Fingerprinter,
-    resume: str | Path | None = None,
     progress: bool = True,
 ) -> tuple[Fingerprinter, list[tuple[str, str]]]:
-    """Render every material of ``ws`` (cached) and train ``fingerprinter`` on them."""
-    settings = fingerprinter.render_settings
-    if resume is not None:
-        settings = RenderSettings.from_dict(_load_file(resume)["render"])
-    ids, images, skipped = workspace_images(ws, settings, progress=progress)
+    """Render every material of ``ws`` (cached) and train ``fingerprinter`` on them (continuing
+    its checkpoint's run when made by ``Fingerprinter.from_checkpoint``)."""
+    ids, images, skipped = workspace_images(ws, fingerprinter.render_settings, progress=progress)
     if len(ids) < 2:
         raise BandprintError(f"{ws.path}: need at least 2 renderable materials, got {len(ids)}")
-    fingerprinter.fit(
-        images, resume=resume, data_note=f"workspace {ws.path} ({len(ids)} materials)"
-    )
+    fingerprinter.fit(images, data_note=f"workspace {ws.path} ({len(ids)} materials)")
     return fingerprinter, skipped
 
 
@@ -1000,7 +1144,7 @@ def reconstruction_figure(
     image = _as_image(fp, source)
     noised = fp.add_noise(image[None], seed=seed)[0]
     recon_noised, recon_clean = fp.reconstruct(np.stack([noised, image]))
-    bce = fp.score(image[None])
+    bce = fp.reconstruction_bce(image[None])
     panels = [
         ("input", image),
         ("noised input", noised),
@@ -1080,6 +1224,7 @@ __all__ = [
     "FingerprintReport",
     "Fingerprinter",
     "TrainSettings",
+    "check_encoding",
     "default_model_path",
     "fingerprint_workspace",
     "full_float32",
@@ -1088,6 +1233,7 @@ __all__ = [
     "load_fingerprinter",
     "random_erase",
     "reconstruction_figure",
+    "set_encode_device",
     "train_on_workspace",
     "traversal_figure",
     "workspace_images",

@@ -27,6 +27,7 @@ import warnings
 from typing import Literal
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from bandprint.analyse.lp import P_DEFAULT, approximate_knn, as_f32, exact_knn
 from bandprint.analyse.search import row_blocks
@@ -43,16 +44,20 @@ Method = Literal["umap", "tsne"]
 
 
 def neighbour_graph(
-    X: np.ndarray, k: int, p: float = P_DEFAULT, exact: bool | None = None, seed: int = 0
+    X: np.ndarray,
+    k: int,
+    p: float = P_DEFAULT,
+    exact: bool | None = None,
+    random_state: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(indices, distances)`` of every point's k nearest (itself first), under the ℓp
     metric: exact up to ``EXACT_KNN_LIMIT`` points (or when ``exact``), else approximate
-    (``search.approximate_knn``; distances always exact)."""
+    (``lp.approximate_knn`` seeded with ``random_state``; distances always exact)."""
     X = as_f32(X, "fingerprints")
     k = min(k, X.shape[0])
     if exact is None:
         exact = X.shape[0] <= EXACT_KNN_LIMIT
-    return exact_knn(X, k, p) if exact else approximate_knn(X, k, p, seed=seed)
+    return exact_knn(X, k, p) if exact else approximate_knn(X, k, p, seed=random_state)
 
 
 def knn_from_matrix(D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,14 +86,15 @@ def embed_fingerprints(
     method: Method = "umap",
     n_neighbors: int = 10,
     min_dist: float = 0.1,
-    seed: int = 0,
+    random_state: int = 0,
     p: float = P_DEFAULT,
     root: bool = True,
     perplexity: float = 30.0,
     knn: tuple[np.ndarray, np.ndarray] | None = None,
     init: str = "pca",
 ) -> np.ndarray:
-    """2-D map ``[n, 2]`` of fingerprints under the ℓp metric; seeded, so repeatable.
+    """2-D map ``[n, 2]`` of fingerprints under the ℓp metric; seeded with the integer
+    ``random_state``, so repeatable.
 
     ``init``: UMAP's starting layout. ``pca`` by default because it is deterministic: umap's
     ``spectral`` init gave different maps for the same seed from run to run when the
@@ -111,7 +117,7 @@ def embed_fingerprints(
     else:
         raise BandprintError(f"unknown embedding {method!r} (umap, tsne)")
     if knn is None or knn[0].shape[1] < k:
-        knn = neighbour_graph(X, k, p, seed=seed)
+        knn = neighbour_graph(X, k, p, random_state=random_state)
     idx = np.ascontiguousarray(knn[0][:, :k], dtype=np.int64)
     dist = np.ascontiguousarray(knn[1][:, :k], dtype=np.float32)
     if root and p < 1:
@@ -125,7 +131,7 @@ def embed_fingerprints(
             n_components=2,
             metric="minkowski",
             metric_kwds={"p": p},
-            random_state=seed,
+            random_state=random_state,
             precomputed_knn=(idx, dist, None),
             init=init,
         )
@@ -152,10 +158,51 @@ def embed_fingerprints(
             perplexity=perplexity,
             metric="precomputed",
             init="random",
-            random_state=seed,
+            random_state=random_state,
         )
         xy = tsne.fit_transform(graph)
     return np.asarray(xy, dtype=np.float64)
+
+
+class FingerprintMap(TransformerMixin, BaseEstimator):
+    """``embed_fingerprints`` as a scikit-learn estimator: the parameters are that function's
+    (same names and defaults); ``fit(X)`` sets ``embedding_`` (``[n, 2]``, the map of ``X``)
+    and ``n_features_in_``, ``fit_transform(X)`` returns it. Like t-SNE it has no ``transform``
+    of new points: a map is laid out for the points it was fitted on."""
+
+    def __init__(
+        self,
+        method: Method = "umap",
+        n_neighbors: int = 10,
+        min_dist: float = 0.1,
+        random_state: int = 0,
+        p: float = P_DEFAULT,
+        root: bool = True,
+        perplexity: float = 30.0,
+        init: str = "pca",
+    ) -> None:
+        self.method = method
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.random_state = random_state
+        self.p = p
+        self.root = root
+        self.perplexity = perplexity
+        self.init = init
+
+    def fit(
+        self, X: np.ndarray, y: object = None, knn: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> FingerprintMap:
+        """Lay out fingerprints ``X [n, d]``; ``knn``: a precomputed neighbour graph, as for
+        ``embed_fingerprints``; ``y`` is ignored."""
+        self.embedding_ = embed_fingerprints(X, knn=knn, **self.get_params())
+        self.n_features_in_ = int(np.shape(X)[1])
+        return self
+
+    def fit_transform(
+        self, X: np.ndarray, y: object = None, knn: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
+        return self.fit(X, y, knn=knn).embedding_
 
 
 def map_scale(xy: np.ndarray) -> float:
@@ -197,6 +244,7 @@ __all__ = [
     "DEFAULT_EPS_FRACTION",
     "EXACT_KNN_LIMIT",
     "GROUP_MIN_SAMPLES",
+    "FingerprintMap",
     "embed_fingerprints",
     "knn_from_matrix",
     "map_groups",

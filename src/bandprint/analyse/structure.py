@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from bandprint.errors import BandprintError
 
@@ -136,6 +137,38 @@ def structure_fingerprints(
     return out, errors
 
 
+class StructureFingerprinter(TransformerMixin, BaseEstimator):
+    """``structure_fingerprints`` as a scikit-learn transformer: ``transform(structures)`` gives
+    the ``[n, 244]`` vectors (a NaN row where CrystalNN fails; ``structure_fingerprints`` also
+    says why). It learns nothing: ``fit`` only checks its input and returns it. ``n_jobs``:
+    worker processes (default: all cores). ``get_feature_names_out`` names the 244 values."""
+
+    def __init__(self, n_jobs: int | None = None) -> None:
+        self.n_jobs = n_jobs
+
+    def fit(self, X: Sequence[Structure], y: object = None) -> StructureFingerprinter:
+        """Nothing to learn; ``X`` (pymatgen structures) is only checked; ``y`` is ignored."""
+        self._check_structures(X)
+        return self
+
+    def transform(self, X: Sequence[Structure]) -> np.ndarray:
+        """Structure fingerprints ``[n, 244]`` float64 of pymatgen structures ``X``."""
+        return structure_fingerprints(self._check_structures(X), self.n_jobs)[0]
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """The matminer feature labels of the 244 values, in order."""
+        return np.asarray(feature_labels(), dtype=object)
+
+    @staticmethod
+    def _check_structures(X: Sequence[Structure]) -> list[Structure]:
+        from pymatgen.core import Structure
+
+        items = list(X)
+        if not all(isinstance(s, Structure) for s in items):
+            raise BandprintError("StructureFingerprinter takes pymatgen Structure objects")
+        return items
+
+
 def workspace_structure_fingerprints(
     ws: Workspace,
     ids: Sequence[str] | None = None,
@@ -206,18 +239,18 @@ def localisation(
     groups: np.ndarray | None = None,
     n_random: int = N_RANDOM,
     alpha: float = ALPHA,
-    seed: int = 0,
+    random_state: int = 0,
 ) -> pd.DataFrame:
     """Per structure cluster: size, spread on the map, the random-set baseline, p-value, its
     false-discovery-rate adjustment ``q_value``, ``localised`` (module doc), spread relative to
     the map diagonal, and the most common electronic cluster / map group with the fraction of
-    members in it."""
+    members in it. ``random_state``: the integer seed of the random sets."""
     from bandprint.analyse.embed import map_scale
 
     xy = np.asarray(xy, dtype=np.float64)
     labels = np.asarray(structure_labels)
     n = len(xy)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     scale = map_scale(xy)
     rows = []
     for c in range(int(labels.max()) + 1 if n else 0):
@@ -317,7 +350,7 @@ def structure_workspace(
             f"{ws.path}: only {len(ids)} material(s) with a usable structure"
             + (f" ({len(errors)} failed)" if errors else "")
         )
-    result = cluster_fingerprints(X, min_cluster_size, min_samples, p, seed=seed)
+    result = cluster_fingerprints(X, min_cluster_size, min_samples, p, random_state=seed)
     table = pd.DataFrame(
         {
             "material_id": ids,
@@ -331,7 +364,7 @@ def structure_workspace(
         result.labels,
         mapped["cluster"].to_numpy(),
         mapped["group"].to_numpy(),
-        seed=seed,
+        random_state=seed,
     )
     meta = {
         "n": len(ids),
@@ -358,6 +391,7 @@ __all__ = [
     "LOCALISATION_TABLE",
     "N_RANDOM",
     "STRUCTURE_FINGERPRINT_LENGTH",
+    "StructureFingerprinter",
     "StructureRun",
     "feature_labels",
     "localisation",

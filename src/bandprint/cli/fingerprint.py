@@ -161,20 +161,25 @@ def train(
         from bandprint.render import RenderSettings
 
         render = RenderSettings(size=preset_config(preset).input_size, **changes)
-    fp = Fingerprinter(
-        render=render,
-        preset=preset,
-        epochs=epochs,
-        batch_size=batch_size,
-        max_lr=lr,
-        val_fraction=val_fraction,
-        seed=seed,
-        device=device,
-        precision=precision,
-        checkpoint=checkpoint,
-        progress=not quiet,
-    )
-    fp, skipped = train_on_workspace(ws, fp, resume=resume, progress=not quiet)
+    if resume:
+        # The run's own settings come from the checkpoint; the options above do not apply.
+        fp = Fingerprinter.from_checkpoint(resume, device=device, progress=not quiet)
+        fp.set_params(checkpoint=checkpoint)
+    else:
+        fp = Fingerprinter(
+            render=render,
+            preset=preset,
+            epochs=epochs,
+            batch_size=batch_size,
+            max_lr=lr,
+            val_fraction=val_fraction,
+            random_state=seed,
+            device=device,
+            precision=precision,
+            checkpoint=checkpoint,
+            progress=not quiet,
+        )
+    fp, skipped = train_on_workspace(ws, fp, progress=not quiet)
     for mid, why in skipped[:20]:
         click.echo(f"  skipped {mid}: {why}", err=True)
     path = Path(out) if out else models_dir / "model.pt"

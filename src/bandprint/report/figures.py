@@ -482,7 +482,7 @@ def plot_reconstructions(
     fig = _new_figure(max(2.9 * n + 0.6, 7.0), 6.6)
     axes = fig.subplots(2, n, squeeze=False)
     for j in range(n):
-        bce = fp.score(images[j : j + 1])
+        bce = fp.reconstruction_bce(images[j : j + 1])
         for row, (img, label) in enumerate(
             ((images[j], titles[j]), (recon[j], f"reconstruction, BCE {bce:.3f}"))
         ):

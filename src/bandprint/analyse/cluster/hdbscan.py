@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
 
 from bandprint.analyse.cluster.mst import MATRIX_LIMIT, Strategy, mutual_reachability_mst
 from bandprint.analyse.lp import (
@@ -273,9 +274,12 @@ def cluster_fingerprints(
     distances: np.ndarray | None = None,
     knn: tuple[np.ndarray, np.ndarray] | None = None,
     matrix_limit: int = MATRIX_LIMIT,
-    seed: int = 0,
+    random_state: int = 0,
 ) -> ClusterResult:
     """HDBSCAN of fingerprints ``X [n, d]`` under Minkowski ``p`` (see the module doc).
+
+    ``random_state``: the integer seed of the approximate k-NN graph (``strategy="knn"``);
+    the exact strategies use no randomness.
 
     ``max_cluster_fraction``: excess of mass may not select a cluster holding more than this
     fraction of all points (hdbscan's ``max_cluster_size``; ≥ 1 for no limit), see the module
@@ -285,7 +289,7 @@ def cluster_fingerprints(
     n = X.shape[0]
     check_params(n, min_cluster_size, min_samples)
     mst, core, info = mutual_reachability_mst(
-        X, min_samples, p, strategy, distances, knn, matrix_limit, seed
+        X, min_samples, p, strategy, distances, knn, matrix_limit, random_state
     )
     mst = np.asarray(mst, dtype=np.float64)
     if root and p < 1:
@@ -327,8 +331,9 @@ def cluster_fingerprints(
     )
 
 
-class FingerprintClusterer:
-    """scikit-learn-style wrapper of ``cluster_fingerprints``: ``fit(X)`` sets ``labels_``,
+class FingerprintClusterer(ClusterMixin, BaseEstimator):
+    """``cluster_fingerprints`` as a scikit-learn clusterer: the parameters are that function's
+    (same names and defaults), and ``fit(X)`` sets ``labels_`` (-1: unclassified),
     ``probabilities_``, ``exemplar_rank_``, ``condensed_tree_``, ``cluster_persistence_``,
     ``n_clusters_``, ``n_unclassified_`` and ``result_`` (the ``ClusterResult``)."""
 
@@ -343,7 +348,7 @@ class FingerprintClusterer:
         allow_single_cluster: bool = False,
         cluster_selection_epsilon: float = 0.0,
         max_cluster_fraction: float = MAX_CLUSTER_FRACTION,
-        seed: int = 0,
+        random_state: int = 0,
     ) -> None:
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
@@ -354,33 +359,10 @@ class FingerprintClusterer:
         self.allow_single_cluster = allow_single_cluster
         self.cluster_selection_epsilon = cluster_selection_epsilon
         self.max_cluster_fraction = max_cluster_fraction
-        self.seed = seed
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "min_cluster_size",
-                "min_samples",
-                "p",
-                "root",
-                "strategy",
-                "cluster_selection_method",
-                "allow_single_cluster",
-                "cluster_selection_epsilon",
-                "max_cluster_fraction",
-                "seed",
-            )
-        }
-
-    def set_params(self, **params: Any) -> FingerprintClusterer:
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise ValueError(f"unknown parameter {k}")
-            setattr(self, k, v)
-        return self
+        self.random_state = random_state
 
     def fit(self, X: np.ndarray, y: Any = None) -> FingerprintClusterer:
+        """Cluster fingerprints ``X [n, d]``; ``y`` is ignored."""
         r = cluster_fingerprints(X, **self.get_params())
         self.result_ = r
         self.labels_ = r.labels
@@ -391,6 +373,3 @@ class FingerprintClusterer:
         self.n_clusters_ = r.n_clusters
         self.n_unclassified_ = r.n_unclassified
         return self
-
-    def fit_predict(self, X: np.ndarray, y: Any = None) -> np.ndarray:
-        return self.fit(X).labels_

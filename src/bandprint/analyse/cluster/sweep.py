@@ -100,7 +100,7 @@ def sweep_parameters(
     validity: bool = True,
     validity_sample: int = VALIDITY_SAMPLE,
     matrix_limit: int = MATRIX_LIMIT,
-    seed: int = 0,
+    random_state: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Cluster with every (min_cluster_size, min_samples) pair of the grid, score each with
@@ -109,7 +109,8 @@ def sweep_parameters(
     The distances are computed once: the matrix (or k-NN graph) is shared by all settings;
     one MST per min_samples value, one condensation per min_cluster_size. Above
     ``validity_sample`` points the indices are computed on a seeded random sample of that
-    many points (their labels from the full clustering).
+    many points (their labels from the full clustering). ``random_state``: the integer seed
+    of that sample and of the approximate k-NN graph (``strategy="knn"``).
     """
     X = as_f32(X, "fingerprints")
     n = X.shape[0]
@@ -123,11 +124,13 @@ def sweep_parameters(
     D = pairwise_distances(X, p=p) if strategy == "matrix" else None
     knn = None
     if strategy == "knn":
-        knn = knn_graph(X, max(KNN_GRAPH_K, max(samples) + 1), p, seed=seed)
+        knn = knn_graph(X, max(KNN_GRAPH_K, max(samples) + 1), p, seed=random_state)
     rows_v = np.arange(n)
     D_v = D
     if validity and n > validity_sample:
-        rows_v = np.sort(np.random.default_rng(seed).choice(n, validity_sample, replace=False))
+        rows_v = np.sort(
+            np.random.default_rng(random_state).choice(n, validity_sample, replace=False)
+        )
         D_v = pairwise_distances(X[rows_v], p=p)
     elif validity and D_v is None:
         # The knn and exact strategies build no matrix; DBCV needs one over its points.
@@ -138,7 +141,7 @@ def sweep_parameters(
     total, done = len(sizes) * len(samples), 0
     for ms in samples:
         mst, _core, _info = mutual_reachability_mst(
-            X, ms, p, strategy, distances=D, knn=knn, matrix_limit=matrix_limit, seed=seed
+            X, ms, p, strategy, distances=D, knn=knn, matrix_limit=matrix_limit, seed=random_state
         )
         mst = np.asarray(mst, dtype=np.float64)
         if root and p < 1:
