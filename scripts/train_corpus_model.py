@@ -1,0 +1,153 @@
+"""Train a fingerprint model on the GPAW corpus (plus zoo pictures) and score it on held-out
+corpus materials it never saw in any form.
+
+    python scripts/train_corpus_model.py [--split material|prototype] [--epochs 20]
+        [--n-zoo 1200] [--n-stacks 600] [--jitter 4] [--shifts -0.5,0.5] [--threads 1]
+        [--out bench/out/corpus-small.pt] [--dry-run]
+
+Data (everything on the training side of ``--split``, see ``bandprint.compute.corpus``: whole
+twin groups or whole prototypes, chosen by a hash of the id):
+
+* every training-side corpus entry (materials and their twins), drawn as the model draws them
+  (canonical path, mid-gap energy zero), and again with the energy window moved by each of
+  ``--shifts`` eV and by ``--jitter`` random offsets within ±0.05 eV (E_F placement a
+  fingerprint should not care about);
+* ``--n-zoo`` tight-binding zoo samples (``bandprint.zoo.sample_zoo``, seed 0) and ``--n-stacks``
+  decoupled stacks of them, as the shipped model's training uses (``train_default_model.py``):
+  dense many-band pictures from physical spectra.
+
+Validation during training: 10 % of the training-side groups (zoo samples and corpus twin
+groups, each with every copy), never the held-out side. After training, the held-out side is
+scored as ``bench/bench_real_eval.py --split`` scores it (median BCE ratio; twin recall,
+prototype precision, ARI against the shipped model, raw pixels and the eigenvalue vector):
+run that bench with ``--model OUT --split SPLIT`` for the full table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bandprint import zoo  # noqa: E402
+from bandprint.compute.corpus import held_out, load_corpus, twin_group  # noqa: E402
+from bandprint.fingerprint import Fingerprinter, group_validation_mask  # noqa: E402
+from bandprint.model import preset_config  # noqa: E402
+from bandprint.render import RenderSettings, render_band_images  # noqa: E402
+from train_default_model import stacked_images  # noqa: E402
+
+CORPUS = ROOT / "corpus" / "gpaw-2d" / "bands"
+SEED = 0
+JITTER_EV = 0.05
+
+
+def corpus_images(bss: list, settings: RenderSettings, shifts: list[float], jitter: int):
+    """Images of ``bss`` at window offsets 0, ``shifts`` and ``jitter`` random ones; the
+    index of the entry each image comes from."""
+    rng = np.random.default_rng([SEED, 11])
+    images, source = [], []
+    lo, hi = settings.window
+    for i, bs in enumerate(bss):
+        offsets = [0.0, *shifts, *rng.uniform(-JITTER_EV, JITTER_EV, jitter)]
+        for off in offsets:
+            st = replace(settings, window=(lo + off, hi + off))
+            images.append(render_band_images([bs], st)[0])
+            source.append(i)
+    return np.stack(images), np.array(source)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--split", choices=["material", "prototype"], default="material")
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--n-zoo", type=int, default=1200)
+    ap.add_argument("--n-stacks", type=int, default=600)
+    ap.add_argument("--jitter", type=int, default=4)
+    ap.add_argument("--shifts", default="-0.5,0.5")
+    ap.add_argument("--preset", default="small")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "corpus-small.pt")
+    ap.add_argument("--dry-run", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    shifts = [float(s) for s in args.shifts.split(",") if s.strip()]
+
+    t0 = time.perf_counter()
+    fp = Fingerprinter(preset=args.preset, epochs=args.epochs, random_state=SEED)
+    settings = RenderSettings(size=preset_config(args.preset).input_size)
+    bss = load_corpus(CORPUS)
+    test = held_out(bss, args.split)
+    train_bss = [b for b, t in zip(bss, test, strict=True) if not t]
+    c_images, c_src = corpus_images(train_bss, settings, shifts, args.jitter)
+    zoo_bs = zoo.sample_zoo(args.n_zoo, seed=SEED) if args.n_zoo else []
+    zoo_images = (
+        render_band_images(zoo_bs, settings)
+        if zoo_bs
+        else np.zeros((0, settings.size, settings.size), np.uint8)
+    )
+    groups = [f"zoo:{b.material_id}" for b in zoo_bs]
+    groups += [f"corpus:{twin_group(train_bss[i])}" for i in c_src]
+    val = group_validation_mask(groups, 0.1, SEED)
+    val_zoo = val[: len(zoo_bs)]
+    parts, val_parts = [zoo_images, c_images], [val_zoo, val[len(zoo_bs) :]]
+    if args.n_stacks and len(zoo_bs):
+        n_val = round(0.1 * args.n_stacks)
+        for side, n in ((~val_zoo, args.n_stacks - n_val), (val_zoo, n_val)):
+            rows = np.flatnonzero(side)
+            parts.append(stacked_images([zoo_bs[i] for i in rows], zoo_images[rows], n, SEED))
+            val_parts.append(np.full(n, side is val_zoo))
+    images = np.concatenate(parts)
+    val = np.concatenate(val_parts)
+    n_test_groups = len({twin_group(b) for b, t in zip(bss, test, strict=True) if t})
+    print(
+        f"corpus: {len(train_bss)} training-side entries → {len(c_images)} images; held out "
+        f"({args.split} split): {int(test.sum())} entries in {n_test_groups} twin groups; "
+        f"zoo {len(zoo_images)} + stacks {len(images) - len(zoo_images) - len(c_images)}; "
+        f"{len(images)} images, {int(val.sum())} validate "
+        f"({time.perf_counter() - t0:.0f} s to render)",
+        flush=True,
+    )
+    if args.dry_run:
+        return
+    note = (
+        f"GPAW corpus, training side of the {args.split} split ({len(train_bss)} entries, "
+        f"window shifts {shifts} eV and {args.jitter} jitters within ±{JITTER_EV} eV) + "
+        f"sample_zoo({args.n_zoo}, seed={SEED}) + {args.n_stacks} stacks"
+    )
+    fp.set_params(checkpoint=args.out.with_suffix(".ckpt"))
+    fp.fit(images, data_note=note, val_indices=np.flatnonzero(val))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fp.save(args.out, half=True)
+
+    from bench_real_eval import bce_ratios
+
+    held = [b for b, t in zip(bss, test, strict=True) if t]
+    shipped = Fingerprinter.load(args.out, device="cpu")
+    ratios = bce_ratios(shipped, held)
+    log = {
+        "model_id": shipped.info()["model_id"],
+        "split": args.split,
+        "held_out_entries": len(held),
+        "held_out_median_bce_ratio": float(np.median(ratios)),
+        "val_bce": shipped.info().get("val_bce"),
+        "baseline_bce": shipped.info().get("baseline_bce"),
+        "train_seconds": fp.train_seconds_,
+        "threads": args.threads,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(log, indent=2) + "\n")
+    print(json.dumps(log, indent=2))
+
+
+if __name__ == "__main__":
+    main()
