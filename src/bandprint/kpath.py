@@ -106,7 +106,13 @@ def normalize_label(label: str | None) -> str:
     """
     if label is None:
         return ""
-    text = str(label).strip().replace("$", "")
+    return _normalize_label(str(label))
+
+
+@lru_cache(maxsize=4096)
+def _normalize_label(label: str) -> str:
+    # Cached: every segment end of every band structure drawn is named through it.
+    text = label.strip().replace("$", "")
     text = re.sub(r"\\(?:mathrm|text|rm|mathit)\s*\{([^}]*)\}", r"\1", text)
     for p in _PRIMES:
         text = text.replace(p, "'")
