@@ -316,7 +316,7 @@ def sweep(
         p,
         root=root,
         strategy=strategy,  # type: ignore[arg-type]
-        seed=seed,
+        random_state=seed,
         progress=progress_bar("sweep", quiet or fmt == "json"),
     )
     if out:

@@ -140,7 +140,7 @@ def cluster_and_map(
         distances=D,
         knn=knn if strategy in ("knn", "exact") else None,
         max_cluster_fraction=max_cluster_fraction,
-        seed=seed,
+        random_state=seed,
     )
     del D
     if n >= 4:
@@ -149,7 +149,7 @@ def cluster_and_map(
             embedding,  # type: ignore[arg-type]
             n_neighbors=n_neighbors,
             min_dist=min_dist,
-            seed=seed,
+            random_state=seed,
             p=p,
             root=root,
             knn=knn,
