@@ -175,3 +175,24 @@ def test_report_figures_and_pages_do_not_read_the_workspace():
             "bandprint.plot",
         }, module
 
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_analyses_never_touch_the_workspace_and_the_cli_imports_nothing_private():
+    """Layers: ``bandprint.analyse`` imports nothing from ``bandprint.workflows``,
+    ``bandprint.cli`` or ``bandprint.store`` (analyses take arrays and tables; the workflows
+    read and write the workspace), and ``bandprint.cli`` imports no private name."""
+    edges, private = import_graph()
+    assert "bandprint.store" in edges["bandprint.workflows.cluster"]  # the graph sees them
+    banned = ("bandprint.workflows", "bandprint.cli", "bandprint.store")
+    crossing = [
+        f"{module} imports {target}"
+        for module, targets in sorted(edges.items())
+        if _within(module, "bandprint.analyse")
+        for target in sorted(targets)
+        if any(_within(target, b) for b in banned)
+    ]
+    assert crossing == []
+    assert [line for line in private if _within(line.split(":")[0], "bandprint.cli")] == []
