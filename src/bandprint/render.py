@@ -51,6 +51,7 @@ ROW_NUDGE = 1e-6
 #: ``"both"``: every band of both spins in one image (the published picture); ``"up"`` /
 #: ``"down"``: one spin; ``"channels"``: spin up and spin down as two channels of one image
 #: (``render_spin_channels``), for models that take two (``model.PRESETS["small-spin"]``).
+#: The default stays ``"both"``, chosen by measurement (``bench/bench_render_spins.py``).
 Spins = Literal["both", "up", "down", "channels"]
 SPINS = ("both", "up", "down", "channels")
 EnergyReference = Literal["fermi", "vbm", "midgap"]
