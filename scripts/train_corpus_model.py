@@ -3,6 +3,7 @@ corpus materials it never saw in any form.
 
     python scripts/train_corpus_model.py [--split material|prototype] [--epochs 20]
         [--n-zoo 1200] [--n-stacks 600] [--jitter 4] [--shifts -0.5,0.5] [--threads 1]
+        [--loss bce|weighted-bce|focal|bce+dice] [--line-width 1]
         [--out bench/out/corpus-small.pt] [--dry-run]
 
 Data (everything on the training side of ``--split``, see ``bandprint.compute.corpus``: whole
@@ -75,6 +76,8 @@ def main() -> None:
     ap.add_argument("--jitter", type=int, default=4)
     ap.add_argument("--shifts", default="-0.5,0.5")
     ap.add_argument("--preset", default="small")
+    ap.add_argument("--loss", default="bce", help="bce, weighted-bce, focal or bce+dice")
+    ap.add_argument("--line-width", type=int, default=1, help="band lines, pixels")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "corpus-small.pt")
     ap.add_argument("--dry-run", action="store_true")
@@ -83,8 +86,16 @@ def main() -> None:
     shifts = [float(s) for s in args.shifts.split(",") if s.strip()]
 
     t0 = time.perf_counter()
-    fp = Fingerprinter(preset=args.preset, epochs=args.epochs, random_state=SEED)
-    settings = RenderSettings(size=preset_config(args.preset).input_size)
+    settings = RenderSettings(
+        size=preset_config(args.preset).input_size, line_width=args.line_width
+    )
+    fp = Fingerprinter(
+        preset=args.preset,
+        epochs=args.epochs,
+        random_state=SEED,
+        loss=args.loss,
+        render=settings,
+    )
     bss = load_corpus(CORPUS)
     test = held_out(bss, args.split)
     train_bss = [b for b, t in zip(bss, test, strict=True) if not t]

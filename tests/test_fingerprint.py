@@ -97,6 +97,43 @@ def test_training_learns_more_than_the_ink_fraction():
     assert h[-1]["val_bce"] < 0.85 * fp.baseline_bce_
 
 
+def test_training_losses_have_their_closed_forms_at_an_undecided_output():
+    from bandprint.fingerprint import training_loss
+
+    # Logits 0 predict 0.5 everywhere: BCE = ln 2 per pixel; focal weighs each by
+    # (1 - 0.5)^2; weighted BCE weighs the ink pixels by w; Dice of p = 0.5 against k ink
+    # pixels of N is (2 · 0.5 k + 1) / (0.5 N + k + 1).
+    target = torch.zeros(2, 1, 4, 4)
+    target[0, 0, 1, :] = 1  # 4 ink pixels of 16
+    target[1, 0, :2, :] = 1  # 8 of 16
+    logits = torch.zeros_like(target)
+    ln2 = float(np.log(2))
+    assert float(training_loss(logits, target, "bce")) == pytest.approx(ln2)
+    assert float(training_loss(logits, target, "focal")) == pytest.approx(0.25 * ln2)
+    ink = 12 / 32
+    w = 3.0
+    expected = (w * ink + (1 - ink)) * ln2
+    assert float(training_loss(logits, target, "weighted-bce", w)) == pytest.approx(expected)
+    dice = np.mean([(2 * 0.5 * k + 1) / (0.5 * 16 + k + 1) for k in (4, 8)])
+    assert float(training_loss(logits, target, "bce+dice")) == pytest.approx(ln2 + 1 - dice)
+    # A confident, right prediction costs less under every loss.
+    sure = (target * 2 - 1) * 8
+    for loss in ("bce", "weighted-bce", "focal", "bce+dice"):
+        assert float(training_loss(sure, target, loss)) < float(training_loss(logits, target, loss))
+
+
+def test_a_model_trained_with_another_loss_records_it(tiny_images, tmp_path):
+    fp = tiny(epochs=2, loss="focal").fit(tiny_images[:24])
+    assert fp.train_settings_.loss == "focal"
+    # Reported training figures stay plain BCE, comparable across losses.
+    plain = tiny(epochs=2).fit(tiny_images[:24])
+    assert fp.history_[0]["train_bce"] == pytest.approx(plain.history_[0]["train_bce"], rel=0.5)
+    fp.save(tmp_path / "focal.pt")
+    assert Fingerprinter.load(tmp_path / "focal.pt").train_settings_.loss == "focal"
+    with pytest.raises(BandprintError, match="unknown loss 'l1'; choose one of bce"):
+        tiny(loss="l1").fit(tiny_images[:24])
+
+
 def test_fitted_attributes(trained):
     assert len(trained.history_) == 3 and trained.n_val_ == 5 and trained.n_train_ == 43
     assert trained.model_id_.startswith("tiny-") and len(trained.model_id_) == 15
