@@ -197,6 +197,22 @@ def test_fingerprints_round_trip_supersede_and_pick_latest_model(tmp_path):
         ws.write_fingerprints("paper", ["x"], np.ones((1, 50)))
     with pytest.raises(BandprintError, match="no fingerprints of model other"):
         ws.read_fingerprints("other")
+    # The parts, read one at a time, hold each id once with its latest vector: the same
+    # fingerprints as read_fingerprints, which is what a sharded search relies on.
+    from bandprint.store import read_fingerprint_part
+
+    parts = ws.fingerprint_parts("paper")
+    assert len(parts) == 2 and parts[0][1].tolist() == [0, 2] and parts[1][1] is None
+    got = {}
+    for path, rows in parts:
+        part_ids, part_vec = read_fingerprint_part(path, rows)
+        for mid, v in zip(part_ids, part_vec, strict=True):
+            assert mid not in got
+            got[mid] = v
+    ids, vec = ws.read_fingerprints("paper")
+    assert sorted(got) == sorted(ids)
+    for mid, v in zip(ids, vec, strict=True):
+        np.testing.assert_array_equal(got[mid], v)
 
 
 def test_get_reads_from_the_right_row_group(tmp_path):

@@ -239,6 +239,20 @@ def _shard_name() -> str:
     return f"part-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
 
 
+def read_fingerprint_part(
+    path: str | Path, rows: np.ndarray | None = None
+) -> tuple[list[str], np.ndarray]:
+    """``(ids, vectors [n, dim] float32)`` of one fingerprint part file
+    (``Workspace.fingerprint_parts``), only ``rows`` of it when given."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise BandprintError(f"{path}: cannot read the fingerprint part ({exc})") from None
+    if rows is not None:
+        table = table.take(pa.array(rows))
+    return table.column("material_id").to_pylist(), _vectors_from_column(table.column("vector"))
+
+
 def _vectors_from_column(column: pa.ChunkedArray) -> np.ndarray:
     """``[n, dim]`` float32 from a fingerprint column: raw float32 bytes per row, or the
     fixed-size list of floats that earlier workspaces hold."""
@@ -859,6 +873,31 @@ class Workspace:
         rows = np.fromiter(position.values(), dtype=np.int64, count=len(position))
         return list(position), np.ascontiguousarray(vectors[rows])
 
+    def fingerprint_parts(self, model_id: str) -> list[tuple[Path, np.ndarray | None]]:
+        """The write-once parts of one model's fingerprints, oldest first, each with the rows
+        that are the latest write of their id (``None``: all of them), so that together they
+        hold every id once, as ``read_fingerprints`` does; read one with
+        ``read_fingerprint_part``. Only the id columns are read here."""
+        if model_id not in self.fingerprint_models():
+            raise BandprintError(f"no fingerprints of model {model_id} in {self.path}")
+        folder = self._model_dir(model_id)
+        paths = [folder / s for s in _list_shards(folder)]
+        ids = [pq.read_table(p, columns=["material_id"]).column(0).to_pylist() for p in paths]
+        last: dict[str, tuple[int, int]] = {}
+        for part, part_ids in enumerate(ids):
+            for row, mid in enumerate(part_ids):
+                last[mid] = (part, row)
+        keep: list[list[int]] = [[] for _ in paths]
+        for part, row in last.values():
+            keep[part].append(row)
+        out = []
+        for path, part_ids, rows in zip(paths, ids, keep, strict=True):
+            if len(rows) == len(part_ids):
+                out.append((path, None))
+            elif rows:
+                out.append((path, np.sort(np.array(rows, dtype=np.int64))))
+        return out
+
     def fingerprint_model_info(self, model_id: str) -> dict[str, Any]:
         path = self._model_dir(model_id) / "model.json"
         if not path.is_file():
@@ -928,5 +967,6 @@ __all__ = [
     "band_structure_row",
     "clean_stray_temporaries",
     "open_workspace",
+    "read_fingerprint_part",
     "rows_to_table",
 ]
