@@ -118,3 +118,21 @@ def test_held_out_splits_keep_twin_groups_and_prototypes_whole() -> None:
     from bandprint.compute.corpus import hash_fraction
 
     assert abs(np.mean([hash_fraction(i) < 0.2 for i in ids]) - 0.2) < 0.02
+
+
+def test_every_corpus_material_is_still_a_prototype_candidate() -> None:
+    # The corpus builder resumes by material id: an edit of the prototype table that renamed
+    # or dropped a computed candidate would orphan its files (or compute it twice).
+    from bandprint.compute.prototypes import candidates
+
+    ids = {c.material_id for c in candidates()}
+    table = BANDS.parent / "structures.jsonl"
+    rows = [orjson.loads(line) for line in table.read_bytes().splitlines() if line.strip()]
+    assert rows and {r["material_id"] for r in rows} <= ids
+    computed = {p.name.removesuffix(".json.gz").split("--")[0] for p in BANDS.glob("*.json.gz")}
+    assert computed <= ids
+    # And the geometry a candidate starts from is the one the table was relaxed from: same
+    # species in the same order.
+    by_id = {c.material_id: c for c in candidates()}
+    for r in rows:
+        assert r["symbols"] == by_id[r["material_id"]].atoms.get_chemical_symbols()
