@@ -26,11 +26,13 @@ _EXPORTS = {
     "s_dbw": "cluster.validity",
     "sweep_parameters": "cluster.sweep",
     "find_duplicates": "duplicates",
+    "FingerprintMap": "embed",
     "embed_fingerprints": "embed",
     "map_groups": "embed",
     "SimilarityIndex": "search",
     "exact_knn": "lp",
     "pairwise_distances": "lp",
+    "StructureFingerprinter": "structure",
     "localisation": "structure",
     "structure_fingerprints": "structure",
     "structure_workspace": "structure",
@@ -45,8 +47,10 @@ _EXPORTS = {
 __all__ = [
     "ClusterResult",
     "FingerprintClusterer",
+    "FingerprintMap",
     "FlatBandResult",
     "SimilarityIndex",
+    "StructureFingerprinter",
     "SweepResult",
     "cluster_and_map",
     "cluster_fingerprints",
@@ -94,7 +98,7 @@ if TYPE_CHECKING:
         sweep_parameters,
     )
     from bandprint.analyse.duplicates import find_duplicates
-    from bandprint.analyse.embed import embed_fingerprints, map_groups
+    from bandprint.analyse.embed import FingerprintMap, embed_fingerprints, map_groups
     from bandprint.analyse.flatbands import (
         FlatBandResult,
         detect_flat_bands,
@@ -104,6 +108,7 @@ if TYPE_CHECKING:
     from bandprint.analyse.lp import exact_knn, pairwise_distances
     from bandprint.analyse.search import SimilarityIndex
     from bandprint.analyse.structure import (
+        StructureFingerprinter,
         localisation,
         structure_fingerprints,
         structure_workspace,

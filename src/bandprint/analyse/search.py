@@ -102,9 +102,12 @@ class SimilarityIndex:
         kind: IndexKind = "auto",
         nlist: int | None = None,
         nprobe: int = DEFAULT_NPROBE,
-        seed: int = 0,
+        random_state: int = 0,
         digest: str | None = None,
     ) -> SimilarityIndex:
+        """An index of ``vectors [n, d]`` named by ``ids``; ``random_state``: the integer seed
+        of the k-means behind the inverted lists (``ivf``). Built once from its data, like
+        scikit-learn's ``KDTree``, so not an estimator."""
         vectors = as_f32(vectors, "fingerprints")
         if len(ids) != vectors.shape[0]:
             raise BandprintError(f"{len(ids)} ids for {vectors.shape[0]} fingerprints")
@@ -122,7 +125,7 @@ class SimilarityIndex:
             digest=fingerprints_digest(list(ids), vectors) if digest is None else digest,
         )
         if kind == "ivf":
-            index.ivf = IVFLists.train(vectors, nlist, seed)
+            index.ivf = IVFLists.train(vectors, nlist, random_state)
         return index
 
     def __len__(self) -> int:
