@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -142,3 +143,42 @@ def test_knn_graph_over_shards_is_the_exact_graph_and_clusters_like_one_machine(
     one = cluster_fingerprints(X, 20, 5, strategy="exact")
     assert adjusted_rand_score(truth, sharded.labels) > 0.95
     assert adjusted_rand_score(one.labels, sharded.labels) > 0.95
+
+
+def test_workspace_duplicates_part_by_part_equal_the_in_memory_path(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from bandprint.cli import main
+    from bandprint.store import Workspace
+    from bandprint.workflows.duplicates import duplicates_workspace
+    from bandprint.workflows.shards import duplicates_sharded_workspace, workspace_shards
+
+    X = clustered(900, d=98, seed=7)
+    rng = np.random.default_rng(8)
+    X[850:] = X[:50] + rng.uniform(-1, 1, (50, 98)).astype(np.float32) * 0.002  # 50 copies
+    ids = [f"m{i:04d}" for i in range(len(X))]
+    ws = Workspace(tmp_path / "ws", create=True)
+    for a in range(0, 900, 300):  # three parts
+        ws.write_fingerprints("small-test", ids[a : a + 300], X[a : a + 300], {"preset": "small"})
+    # A fourth part supersedes ten fingerprints of the first: the latest write must win.
+    ws.write_fingerprints("small-test", ids[100:110], X[100:110] + 5)
+    shards, model = workspace_shards(ws)
+    assert model == "small-test" and len(shards) == 4
+    assert sum(len(s()[0]) for s in shards) == 900
+    one = duplicates_workspace(ws, write=False)
+    parts = duplicates_sharded_workspace(ws, kind="exact")
+    key = ["material_id_1", "material_id_2"]
+    a = one.table.sort_values(key).reset_index(drop=True)
+    b = parts.table.sort_values(key).reset_index(drop=True)
+    assert len(b) >= 50 and a[key].equals(b[key])
+    np.testing.assert_allclose(b["distance"], a["distance"], rtol=1e-5)
+    assert ws.read_table("duplicates").shape[0] == len(b)
+    runner = CliRunner()
+    out = runner.invoke(main, ["duplicates", str(ws.path), "--sharded", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert len(json.loads(out.output)["pairs"]) == len(b)
+    out = runner.invoke(main, ["duplicates", str(ws.path), "--engine", "ray"])
+    assert (out.exit_code, out.output) == (
+        2,
+        "error: --engine ray searches part by part: add --sharded\n",
+    )

@@ -58,6 +58,21 @@ class Shard(Protocol):
     def __call__(self) -> tuple[list[str], np.ndarray]: ...
 
 
+def load_or_build_index(
+    folder: Path, ids: list[str], vectors: np.ndarray, p: float, kind: IndexKind, nprobe: int
+) -> SimilarityIndex:
+    """A shard's ``SimilarityIndex``: loaded from ``folder`` when it was built on exactly
+    these fingerprints, else built, and kept there when it has inverted lists to keep."""
+    digest = fingerprints_digest(ids, vectors)
+    index = SimilarityIndex.load(folder, ids, vectors, digest)
+    if index is None or float(index.p) != float(p):
+        index = SimilarityIndex.build(ids, vectors, p=p, kind=kind, digest=digest)
+        if index.kind != "exact":
+            index.save(folder)
+    index.nprobe = nprobe
+    return index
+
+
 @dataclass(frozen=True)
 class ArrayShard:
     """A shard held in memory (tests, and blocks already loaded)."""
@@ -92,15 +107,9 @@ class NpyShard:
     ) -> SimilarityIndex:
         """This shard's ``SimilarityIndex``; inverted lists are trained once and kept beside
         the shard (``<stem>.index-p<p>-<kind>/``, reused while the shard is unchanged)."""
-        folder = Path(f"{self.stem}.index-p{p:g}-{kind}")
-        digest = fingerprints_digest(ids, vectors)
-        index = SimilarityIndex.load(folder, ids, vectors, digest)
-        if index is None:
-            index = SimilarityIndex.build(ids, vectors, p=p, kind=kind, digest=digest)
-            if index.kind != "exact":
-                index.save(folder)
-        index.nprobe = nprobe
-        return index
+        return load_or_build_index(
+            Path(f"{self.stem}.index-p{p:g}-{kind}"), ids, vectors, p, kind, nprobe
+        )
 
     @classmethod
     def write(cls, stem: str | Path, ids: Sequence[str], vectors: np.ndarray) -> NpyShard:
@@ -389,6 +398,7 @@ __all__ = [
     "Shard",
     "ShardedIndex",
     "find_duplicates_sharded",
+    "load_or_build_index",
     "merge_nearest",
     "shards_of",
 ]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import click
 
 from bandprint.cli.options import (
+    check_engine,
+    engine_options,
     format_option,
     hdbscan_options,
     model_id_option,
@@ -407,6 +409,11 @@ def similar(
 @model_id_option
 @click.option("--show", nargs=2, default=None, metavar="ID1 ID2", help="Plot two side by side.")
 @click.option("--out", type=click.Path(), default=None, help="Image for --show [ID1_ID2.png].")
+@click.option(
+    "--sharded", is_flag=True,
+    help="Search part by part: memory for one part, not all fingerprints (see README).",
+)  # fmt: skip
+@engine_options
 @format_option
 @user_errors
 def duplicates(
@@ -418,12 +425,18 @@ def duplicates(
     model_id: str | None,
     show: tuple[str, str] | None,
     out: str | None,
+    sharded: bool,
+    engine: str,
+    address: str | None,
     fmt: str,
 ) -> None:
     """Candidate duplicate pairs: fingerprints much closer than typical nearest neighbours.
     Stores the duplicates table; --show ID1 ID2 draws the two band structures."""
     from bandprint.store import Workspace
 
+    check_engine(engine, address)
+    if engine == "ray" and not sharded:
+        raise BandprintError("--engine ray searches part by part: add --sharded")
     ws = Workspace(workspace)
     if show:
         from bandprint.workflows.duplicates import pair_distance, pair_figure
@@ -436,9 +449,16 @@ def duplicates(
         else:
             click.echo(f"{path}" + (f"  (fingerprint distance {dist:.4g})" if dist else ""))
         return
-    from bandprint.workflows.duplicates import duplicates_workspace
+    if sharded:
+        from bandprint.workflows.shards import duplicates_sharded_workspace
 
-    result = duplicates_workspace(ws, model_id, threshold, k_mad, same_formula_only, p)
+        result = duplicates_sharded_workspace(
+            ws, model_id, threshold, k_mad, same_formula_only, p, engine=engine, address=address
+        )
+    else:
+        from bandprint.workflows.duplicates import duplicates_workspace
+
+        result = duplicates_workspace(ws, model_id, threshold, k_mad, same_formula_only, p)
     if fmt == "json":
         echo_json({"params": result.params, "pairs": records(result.table)})
         return
