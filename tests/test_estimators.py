@@ -55,6 +55,7 @@ ESTIMATORS = {
         noise_prob=0.25,
         val_fraction=0.2,
         random_state=5,
+        loss="focal",
         device="cpu",
         precision="float32",
         config=TINY,
