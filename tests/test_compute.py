@@ -143,6 +143,32 @@ def _sorted_distances(atoms: Atoms) -> np.ndarray:
     return np.sort(atoms.get_all_distances(mic=True).ravel())
 
 
+@pytest.mark.parametrize("turn", [0.0, 30.0, 47.0])
+def test_band_path_places_each_special_point_where_its_label_says_in_any_cell_orientation(turn):
+    # A hexagonal slab turned in the plane (as the MX3 and MPX3 prototypes are built) and one
+    # with 60° between its vectors: every labelled k-point of the path must be that special
+    # point of the cell (bandprint's own k-path analysis), at its distance from Γ.
+    from bandprint.compute.batch import band_path
+    from bandprint.kpath import kpath_spec
+
+    a = 6.5
+    c, s_ = np.cos(np.radians(turn)), np.sin(np.radians(turn))
+    rot = np.array([[c, -s_, 0], [s_, c, 0], [0, 0, 1]])
+    for second in ([-a / 2, a * 3**0.5 / 2, 0], [a / 2, a * 3**0.5 / 2, 0]):
+        cell = np.array([[a, 0, 0], second, [0, 0, 20.0]]) @ rot.T
+        atoms = Atoms("Cr", cell=cell, pbc=[True, True, False])
+        path = band_path(atoms, 60)
+        assert path["labelseq"] == "GMKG"
+        spec = kpath_spec(2 * np.pi * np.linalg.inv(cell).T, two_d=True, axis=2)
+        rec = 2 * np.pi * np.linalg.inv(cell).T
+        expected = {"G": 0.0, "M": 2 * np.pi / (a * 3**0.5), "K": 4 * np.pi / (3 * a)}
+        for name, point in path["special_points"].items():
+            assert spec.label_of(point) == {"G": "Γ"}.get(name, name)
+            assert np.linalg.norm(np.asarray(point) @ rec) == pytest.approx(expected[name])
+        kpts = np.asarray(path["kpts"])
+        assert len(kpts) == 60 and np.allclose(kpts[0], 0) and np.allclose(kpts[-1], 0)
+
+
 def test_a_slab_with_vacuum_along_a_is_found_and_turned_upright(tmp_path):
     g = graphene(vacuum=6.0)  # vacuum along z, 12 Å
     # put the vacuum along the first lattice vector instead

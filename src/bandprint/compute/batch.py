@@ -143,6 +143,19 @@ def _append_failure(out: Path, material_id: str, reason: str, lock: threading.Lo
             os.fsync(fh.fileno())
 
 
+def band_path(atoms: Atoms, npoints: int) -> dict[str, Any]:
+    """The high-symmetry path of ``atoms``' cell (2-D where ``pbc`` says so), ``npoints``
+    k-points spaced evenly in length: ``{"kpts" (fractional, this cell), "special_points",
+    "labelseq"}`` for the worker. Made here, with this environment's ASE: the ASE beside GPAW
+    may be older than 3.23, whose 2-D paths are wrong for a cell not aligned with x."""
+    path = atoms.cell.bandpath(npoints=npoints, pbc=atoms.pbc)
+    return {
+        "kpts": np.asarray(path.kpts).round(10).tolist(),
+        "special_points": {k: np.asarray(v).tolist() for k, v in path.special_points.items()},
+        "labelseq": path.path,
+    }
+
+
 def run_gpaw(job: ComputeJob, python: str | None = None) -> dict[str, Any]:
     """Run the GPAW worker for one job in a fresh process; the worker's result dictionary,
     or ``{"error": reason}``. The process group is killed at the job's time limit."""
@@ -160,6 +173,7 @@ def run_gpaw(job: ComputeJob, python: str | None = None) -> dict[str, Any]:
         "pbc": [bool(p) for p in atoms.pbc],
         "magmoms": magmoms,
         "settings": {**asdict(s), "kpts": s.kpts(atoms)},
+        "path": band_path(atoms, s.path_npoints),
     }
     with tempfile.TemporaryDirectory(prefix="bandprint-gpaw-") as tmp:
         inp, res = Path(tmp, "in.json"), Path(tmp, "out.json")

@@ -3,14 +3,15 @@
 This file runs inside the Python that has GPAW (often Debian's ``/usr/bin/python3``, not
 bandprint's environment), so it imports only the standard library, NumPy, ASE and GPAW.
 
-IN: ``{"symbols", "positions" (Å), "cell" (Å), "pbc", "magmoms" (μB or null), "settings"}``
-with settings ``basis, xc, h (Å), kpts [n1, n2, n3], smearing (eV), path_npoints,
-maxiter, convergence``. OUT: an ASE ``BandStructure.todict()``-style dictionary (energies
-``[spin, k, band]`` in eV, the path's fractional k-points, cell and special points) plus the
-self-consistent Fermi level, magnetic moment, iteration count, GPAW version and wall time.
-OUT is written to a temporary name and renamed, so it exists only when complete. A failure
-writes ``{"error": "<one line>"}`` instead and exits 0; only a crash of GPAW itself exits
-non-zero.
+IN: ``{"symbols", "positions" (Å), "cell" (Å), "pbc", "magmoms" (μB or null), "settings",
+"path"}`` with settings ``basis, xc, h (Å), kpts [n1, n2, n3], smearing (eV), path_npoints,
+maxiter, convergence`` and path ``kpts`` (fractional, this cell), ``special_points``,
+``labelseq`` (``batch.band_path``). OUT: an ASE ``BandStructure.todict()``-style dictionary
+(energies ``[spin, k, band]`` in eV, the path's fractional k-points, cell and special
+points) plus the self-consistent Fermi level, magnetic moment, iteration count, GPAW version
+and wall time. OUT is written to a temporary name and renamed, so it exists only when
+complete. A failure writes ``{"error": "<one line>"}`` instead and exits 0; only a crash of
+GPAW itself exits non-zero.
 """
 
 import json
@@ -68,18 +69,24 @@ def compute(job: dict) -> dict:
     iterations = int(calc.get_number_of_iterations())
     magmom = float(calc.get_magnetic_moment()) if spin else 0.0
 
-    path = atoms.cell.bandpath(npoints=s["path_npoints"], pbc=atoms.pbc)
-    bs_calc = calc.fixed_density(kpts=path, symmetry="off", txt=None)
-    bs = bs_calc.band_structure()
-    energies = np.asarray(bs.energies)  # [spin, k, band], eV
+    # The path comes with the job, in this cell's fractional coordinates: ASE releases before
+    # 3.23 (Debian's GPAW Python has 3.22) place the special points of a 2-D cell whose first
+    # vector is not along x at the wrong k-points.
+    path = job["path"]
+    kpts = np.asarray(path["kpts"], dtype=float)
+    bs_calc = calc.fixed_density(kpts=kpts, symmetry="off", txt=None)
+    nspin = 2 if spin else 1
+    energies = np.array(
+        [[bs_calc.get_eigenvalues(kpt=k, spin=sp) for k in range(len(kpts))] for sp in range(nspin)]
+    )  # [spin, k, band], eV
     return {
         "energies": np.round(energies, 4).tolist(),
         "efermi": efermi,
         "path": {
-            "kpts": np.asarray(path.kpts).round(8).tolist(),
+            "kpts": kpts.round(8).tolist(),
             "cell": np.asarray(atoms.cell).tolist(),
-            "special_points": {k: np.asarray(v).tolist() for k, v in path.special_points.items()},
-            "labelseq": path.path,
+            "special_points": path["special_points"],
+            "labelseq": path["labelseq"],
         },
         "magnetic_moment": magmom,
         "magmoms": (calc.get_magnetic_moments().round(3).tolist() if spin else None),

@@ -22,6 +22,8 @@ from bandprint.errors import BandprintError
 #: Force threshold of the relaxation (eV/Å) and its step limit.
 FMAX = 0.05
 MAX_STEPS = 300
+#: Tolerance (Å) of the start geometry's symmetry that the relaxation keeps.
+SYMPREC = 1e-3
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,17 @@ def reset_vacuum(atoms: Atoms, vacuum: float = VACUUM) -> Atoms:
 
 
 def relax_slab(atoms: Atoms, fmax: float = FMAX, steps: int = MAX_STEPS) -> Relaxed:
-    """Relax positions and the in-plane lattice of a slab whose third axis is out of plane."""
+    """Relax positions and the in-plane lattice of a slab whose third axis is out of plane,
+    keeping the start geometry's space group (ASE's ``FixSymmetry``, tolerance
+    ``SYMPREC`` Å): a prototype is relaxed within its symmetry, as databases such as C2DB do;
+    without it, numerical noise in the stress can shear a square cell into a rhombic one."""
+    from ase.constraints import FixSymmetry
     from ase.filters import FrechetCellFilter
     from ase.optimize import FIRE
 
     work = atoms.copy()
     work.pbc = True  # CHGNet needs a periodic cell; the vacuum keeps the layers apart
+    work.set_constraint(FixSymmetry(work, symprec=SYMPREC))
     work.calc = _calculator()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
