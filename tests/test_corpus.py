@@ -136,3 +136,19 @@ def test_every_corpus_material_is_still_a_prototype_candidate() -> None:
     by_id = {c.material_id: c for c in candidates()}
     for r in rows:
         assert r["symbols"] == by_id[r["material_id"]].atoms.get_chemical_symbols()
+
+
+def test_every_labelled_k_point_of_the_corpus_is_the_special_point_it_names() -> None:
+    # bandprint's own k-path analysis of each slab's cell names the special points; a file
+    # whose path went elsewhere (as Debian's ASE 3.22 did for cells not aligned with x) fails.
+    from bandprint.compute.corpus import load_corpus
+    from bandprint.kpath import kpath_spec, normalize_label
+
+    wrong = []
+    for bs in load_corpus(BANDS):
+        spec = kpath_spec(bs.reciprocal_lattice, two_d=True, axis=2)
+        for seg in bs.segments:
+            for i, name in ((seg.start, seg.start_label), (seg.stop - 1, seg.end_label)):
+                if normalize_label(name) not in spec.labels_at(bs.kpoints[i]):
+                    wrong.append(f"{bs.material_id}: {name} at {np.round(bs.kpoints[i], 3)}")
+    assert not wrong, wrong[:5]
