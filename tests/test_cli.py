@@ -25,8 +25,8 @@ OPTIONS = {
     "compute": ["--2d", "--basis", "--bulk", "--kspacing", "--out", "--path-points", "--quiet",
                 "--retry-failed", "--smearing", "--time-limit", "--workers", "-q"],
     "demo": ["--n", "--seed"],
-    "duplicates": ["--format", "--k-mad", "--model", "--out", "--p", "--same-formula-only",
-                   "--show", "--threshold"],
+    "duplicates": ["--address", "--engine", "--format", "--k-mad", "--model", "--out", "--p",
+                   "--same-formula-only", "--sharded", "--show", "--threshold"],
     "find": ["--cluster", "--flat", "--format", "--formula", "--gap-max", "--gap-min",
              "--insulator", "--metal", "--plane-flat", "--strip"],
     "fingerprint": ["--2d", "--address", "--all", "--batch-size", "--bulk", "--device",
@@ -48,8 +48,8 @@ OPTIONS = {
     "sweep": ["--format", "--min-cluster-size", "--min-samples", "--model", "--no-root", "--out",
               "--p", "--quiet", "--root", "--seed", "--strategy", "-q"],
     "train": ["--2d", "--batch-size", "--bulk", "--checkpoint", "--device", "--energy-reference",
-              "--epochs", "--half", "--keep-path", "--lr", "--out", "--precision", "--preset",
-              "--quiet", "--resume", "--seed", "--threads", "--val-fraction", "-q"],
+              "--epochs", "--half", "--keep-path", "--loss", "--lr", "--out", "--precision",
+              "--preset", "--quiet", "--resume", "--seed", "--threads", "--val-fraction", "-q"],
     "traverse": ["--channel", "--deltas", "--model", "--out", "--pos"],
     "zoo": ["--families", "--force", "--list", "--n", "--quiet", "--seed", "-q"],
 }  # fmt: skip
@@ -80,7 +80,7 @@ def test_shared_options_read_the_same_in_every_command():
         "--format": ["list", "cluster", "sweep", "similar", "duplicates", "flatbands", "find"],
         "--min-samples": ["cluster", "structures"],
         "--keep-path": ["show", "render", "train", "fingerprint"],
-        "--engine": ["ingest", "fingerprint"],
+        "--engine": ["ingest", "fingerprint", "duplicates"],
     }.items():
         assert len({option(c, flag) for c in commands}) == 1, flag
     assert option("report", "--model") == option("serve", "--model")

@@ -498,6 +498,16 @@ def test_cli_train_small_preset(workspace, tmp_path):
     assert fp.config_.name == "small" and len(fp.history_) == 1 and fp.n_train_ == 18
     assert Path(f"{out}.ckpt").is_file()
     assert fp.model_id_ in r.output
+    # The spin preset and another loss: two-channel pictures, the loss recorded.
+    out2 = tmp_path / "spin.pt"
+    args2 = ["train", str(workspace.path), "--epochs", "1", "--out", str(out2), "-q"]
+    r = CliRunner().invoke(main, [*args2, "--preset", "small-spin", "--loss", "focal", "--2d"])
+    assert r.exit_code == 0, r.output
+    fp = Fingerprinter.load(out2)
+    assert fp.config_.channels == 2 and fp.render_settings.spins == "channels"
+    assert fp.train_settings_.loss == "focal"
+    r = CliRunner().invoke(main, [*args2, "--loss", "l1"])
+    assert r.exit_code == 2 and r.output.startswith("error: unknown loss 'l1'")
 
 
 def test_figures(trained, zoo_samples):

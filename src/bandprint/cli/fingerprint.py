@@ -86,8 +86,16 @@ def render(
 
 @click.command()
 @workspace_argument
-@click.option("--preset", type=click.Choice(["small", "paper"]), default="small", show_default=True)
+@click.option(
+    "--preset", default="small", show_default=True,
+    help="small (112 px), paper (224 px, as elf) or small-spin (spins as two channels).",
+)  # fmt: skip
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option(
+    "--loss", default="bce", show_default=True,
+    help="Training loss: bce (the published recipe), or weighted-bce, focal, bce+dice, which "
+    "weigh the band lines more.",
+)  # fmt: skip
 @click.option(
     "--out", type=click.Path(), default=None, help="Model file [default: WS/models/<model id>.pt]."
 )
@@ -119,6 +127,7 @@ def train(
     workspace: str,
     preset: str,
     epochs: int,
+    loss: str,
     out: str | None,
     resume: str | None,
     checkpoint: str | None,
@@ -160,7 +169,9 @@ def train(
         from bandprint.model import preset_config
         from bandprint.render import RenderSettings
 
-        render = RenderSettings(size=preset_config(preset).input_size, **changes)
+        config = preset_config(preset)
+        spins = "channels" if config.channels == 2 else "both"
+        render = RenderSettings(size=config.input_size, spins=spins, **changes)
     if resume:
         # The run's own settings come from the checkpoint; the options above do not apply.
         fp = Fingerprinter.from_checkpoint(resume, device=device, progress=not quiet)
@@ -174,6 +185,7 @@ def train(
             max_lr=lr,
             val_fraction=val_fraction,
             random_state=seed,
+            loss=loss,
             device=device,
             precision=precision,
             checkpoint=checkpoint,
