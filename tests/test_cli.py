@@ -42,7 +42,8 @@ OPTIONS = {
     "report": ["--clusters", "--exemplars", "--model", "--out", "--quiet", "--thumbnails", "-q"],
     "serve": ["--host", "--model", "--port", "--verbose", "-v"],
     "show": ["--2d", "--bulk", "--energy-reference", "--keep-path", "--out", "--window"],
-    "similar": ["--format", "--index", "--model", "--model-file", "--p", "-k"],
+    "similar": ["--address", "--engine", "--format", "--index", "--model", "--model-file", "--p",
+                "--sharded", "-k"],
     "structures": ["--format", "--min-cluster-size", "--min-samples", "--quiet", "--seed",
                    "--workers", "-q"],
     "sweep": ["--format", "--min-cluster-size", "--min-samples", "--model", "--no-root", "--out",
@@ -80,7 +81,8 @@ def test_shared_options_read_the_same_in_every_command():
         "--format": ["list", "cluster", "sweep", "similar", "duplicates", "flatbands", "find"],
         "--min-samples": ["cluster", "structures"],
         "--keep-path": ["show", "render", "train", "fingerprint"],
-        "--engine": ["ingest", "fingerprint", "duplicates"],
+        "--engine": ["ingest", "fingerprint", "duplicates", "similar"],
+        "--sharded": ["duplicates", "similar"],
     }.items():
         assert len({option(c, flag) for c in commands}) == 1, flag
     assert option("report", "--model") == option("serve", "--model")

@@ -177,6 +177,20 @@ def test_workspace_duplicates_part_by_part_equal_the_in_memory_path(tmp_path) ->
     out = runner.invoke(main, ["duplicates", str(ws.path), "--sharded", "--format", "json"])
     assert out.exit_code == 0, out.output
     assert len(json.loads(out.output)["pairs"]) == len(b)
+    # similar, part by part: the same neighbours as the in-memory path.
+    from bandprint.workflows.search import similar_materials
+    from bandprint.workflows.shards import similar_sharded
+
+    ref = similar_materials(ws, "m0003", 7)
+    got = similar_sharded(ws, "m0003", 7)
+    assert got["material_id"].tolist() == ref["material_id"].tolist()
+    np.testing.assert_allclose(got["distance"], ref["distance"], rtol=1e-5)
+    assert "m0853" in got["material_id"].tolist()[:1]  # its planted copy comes first
+    out = runner.invoke(main, ["similar", str(ws.path), "m0105", "--sharded", "-k", "3"])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("nearest to m0105:")  # the superseded vector is not searched
+    out = runner.invoke(main, ["similar", str(ws.path), "nothing-here", "--sharded"])
+    assert out.exit_code == 2 and "neither a material id" in out.output
     out = runner.invoke(main, ["duplicates", str(ws.path), "--engine", "ray"])
     assert (out.exit_code, out.output) == (
         2,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from bandprint.cli.options import (
-    check_engine,
+    check_sharded_engine,
     engine_options,
     format_option,
     hdbscan_options,
@@ -17,6 +17,7 @@ from bandprint.cli.options import (
     quiet_option,
     root_option,
     seed_option,
+    sharded_option,
     strategy_option,
     user_errors,
     workspace_argument,
@@ -362,6 +363,8 @@ def sweep(
     show_default=True,
     help="exact: brute force over every fingerprint; ivf: inverted lists, exact distances.",
 )  # fmt: skip
+@sharded_option
+@engine_options
 @format_option
 @user_errors
 def similar(
@@ -372,15 +375,35 @@ def similar(
     model_id: str | None,
     model_file: str | None,
     kind: str,
+    sharded: bool,
+    engine: str,
+    address: str | None,
     fmt: str,
 ) -> None:
     """The K materials whose fingerprints are nearest to QUERY (a material id, or a band
     structure file, which is read, rendered and encoded on the fly)."""
     from bandprint.store import Workspace
-    from bandprint.workflows.search import similar_materials
 
+    check_sharded_engine(sharded, engine, address)
     ws = Workspace(workspace)
-    df = similar_materials(ws, query, k, p, model_id, model_file, kind)  # type: ignore[arg-type]
+    if sharded:
+        from bandprint.workflows.shards import similar_sharded
+
+        df = similar_sharded(
+            ws,
+            query,
+            k,
+            p,
+            model_id,
+            model_file,
+            kind,
+            engine,
+            address,  # type: ignore[arg-type]
+        )
+    else:
+        from bandprint.workflows.search import similar_materials
+
+        df = similar_materials(ws, query, k, p, model_id, model_file, kind)  # type: ignore[arg-type]
     if fmt == "json":
         echo_json(records(df))
         return
@@ -409,10 +432,7 @@ def similar(
 @model_id_option
 @click.option("--show", nargs=2, default=None, metavar="ID1 ID2", help="Plot two side by side.")
 @click.option("--out", type=click.Path(), default=None, help="Image for --show [ID1_ID2.png].")
-@click.option(
-    "--sharded", is_flag=True,
-    help="Search part by part: memory for one part, not all fingerprints (see README).",
-)  # fmt: skip
+@sharded_option
 @engine_options
 @format_option
 @user_errors
@@ -434,9 +454,7 @@ def duplicates(
     Stores the duplicates table; --show ID1 ID2 draws the two band structures."""
     from bandprint.store import Workspace
 
-    check_engine(engine, address)
-    if engine == "ray" and not sharded:
-        raise BandprintError("--engine ray searches part by part: add --sharded")
+    check_sharded_engine(sharded, engine, address)
     ws = Workspace(workspace)
     if show:
         from bandprint.workflows.duplicates import pair_distance, pair_figure

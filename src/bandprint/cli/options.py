@@ -167,6 +167,23 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def sharded_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--sharded``: search the stored fingerprints part by part (``workflows.shards``)."""
+    return click.option(
+        "--sharded",
+        is_flag=True,
+        help="Search the stored fingerprints part by part: memory for one part, not all of "
+        "them; with --engine ray the parts are searched on a Ray cluster.",
+    )(func)
+
+
+def check_sharded_engine(sharded: bool, engine: str, address: str | None) -> None:
+    """``--engine ray`` searches part by part, so it needs ``--sharded``."""
+    check_engine(engine, address)
+    if engine == "ray" and not sharded:
+        raise BandprintError("--engine ray searches part by part: add --sharded")
+
+
 def check_engine(engine: str, address: str | None) -> None:
     """``--address`` only means something with ``--engine ray``."""
     if address is not None and engine != "ray":

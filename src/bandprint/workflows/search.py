@@ -72,6 +72,16 @@ def query_fingerprints(
     with contextlib.suppress(ValueError):  # a list scan: no million-entry dict for one id
         row = index.ids.index(query)
         return [query], index.vectors[row : row + 1], np.array([row])
+    names, vectors = encode_query_file(ws, model, query, model_file)
+    return names, vectors, np.full(len(names), -1)
+
+
+def encode_query_file(
+    ws: Workspace, model: str, query: str, model_file: str | None
+) -> tuple[list[str], np.ndarray]:
+    """``(names, fingerprints)`` of the band structures in file ``query``, encoded with
+    ``model_file`` (default: the shipped model), which must be the stored ``model``, on the
+    kind of device the stored fingerprints were encoded on."""
     path = Path(query)
     if not path.exists():
         raise BandprintError(f"{query}: neither a material id in {ws.path} nor a file")
@@ -95,8 +105,7 @@ def query_fingerprints(
     if not band_structures:
         raise BandprintError(f"{path}: no band structure found")
     vectors = fingerprinter.transform(band_structures)
-    names = [bs.material_id for bs in band_structures]
-    return names, vectors, np.full(len(names), -1)
+    return [bs.material_id for bs in band_structures], vectors
 
 
 def similar_materials(
@@ -117,6 +126,16 @@ def similar_materials(
     index, model = workspace_index(ws, model_id, p, kind, few_queries=True)
     names, Q, own = query_fingerprints(ws, index, model, query, model_file)
     idx, dist = index.search(Q, k, exclude=own, exact=None if kind == "auto" else kind == "exact")
+    ids = np.asarray(index.ids, dtype=object)
+    found = np.where(idx >= 0, ids[np.maximum(idx, 0)], None)
+    return neighbour_table(ws, model, names, found, dist)
+
+
+def neighbour_table(
+    ws: Workspace, model: str, names: list[str], found: np.ndarray, dist: np.ndarray
+) -> pd.DataFrame:
+    """The table ``similar_materials`` returns, from each query's neighbours (``found``:
+    ids, ``None`` for none; ``dist``: their distances) among ``model``'s fingerprints."""
     formula = formula_lookup(ws)
     cluster: dict[str, int] = {}
     if "clusters" in ws.tables():
@@ -126,11 +145,10 @@ def similar_materials(
     rows = []
     for q, name in enumerate(names):
         qc = cluster.get(name, -1)
-        for r in range(idx.shape[1]):
-            j = int(idx[q, r])
-            if j < 0:
+        for r in range(found.shape[1]):
+            mid = found[q, r]
+            if mid is None:
                 continue
-            mid = index.ids[j]
             row: dict[str, Any] = {
                 "query": name,
                 "rank": r + 1,
@@ -148,7 +166,9 @@ def similar_materials(
 
 __all__ = [
     "INDEX_DIR",
+    "encode_query_file",
     "index_folder",
+    "neighbour_table",
     "query_fingerprints",
     "similar_materials",
     "workspace_index",

@@ -15,14 +15,21 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from bandprint.analyse.duplicates import DEFAULT_K, DEFAULT_P, DUPLICATES_TABLE, DuplicateResult
+from bandprint.analyse.lp import P_DEFAULT
 from bandprint.analyse.search import IndexKind, SimilarityIndex
-from bandprint.analyse.shards import MapFn, find_duplicates_sharded, load_or_build_index
+from bandprint.analyse.shards import (
+    MapFn,
+    ShardedIndex,
+    find_duplicates_sharded,
+    load_or_build_index,
+)
 from bandprint.errors import BandprintError
 from bandprint.store import Workspace, read_fingerprint_part
 from bandprint.workflows.inputs import formula_lookup
-from bandprint.workflows.search import INDEX_DIR
+from bandprint.workflows.search import INDEX_DIR, encode_query_file, neighbour_table
 
 Engine = Literal["local", "ray"]
 
@@ -109,10 +116,49 @@ def duplicates_sharded_workspace(
     return result
 
 
+def stored_fingerprint(shards: list[FingerprintPartShard], material_id: str) -> np.ndarray | None:
+    """The stored fingerprint of ``material_id`` (``[1, d]``), read part by part, or None."""
+    for shard in shards:
+        ids, vectors = shard()
+        if material_id in ids:
+            row = ids.index(material_id)
+            return np.asarray(vectors[row : row + 1], dtype=np.float32)
+    return None
+
+
+def similar_sharded(
+    ws: Workspace,
+    query: str,
+    k: int = 10,
+    p: float = P_DEFAULT,
+    model_id: str | None = None,
+    model_file: str | None = None,
+    kind: IndexKind = "auto",
+    engine: Engine = "local",
+    address: str | None = None,
+) -> pd.DataFrame:
+    """``workflows.search.similar_materials`` over the workspace's fingerprint parts, one
+    part at a time (``kind`` per part), the same table."""
+    shards, model = workspace_shards(ws, model_id, p)
+    own = stored_fingerprint(shards, query)
+    if own is not None:
+        names, Q, exclude = [query], own, [query]
+    else:
+        names, Q = encode_query_file(ws, model, query, model_file)
+        exclude = None
+    index = ShardedIndex(shards, p=p, kind=kind, map_fn=map_function(engine, address))
+    found, dist = index.search(
+        Q, k, exclude_ids=exclude, exact=None if kind == "auto" else kind == "exact"
+    )
+    return neighbour_table(ws, model, names, found, dist)
+
+
 __all__ = [
     "Engine",
     "FingerprintPartShard",
     "duplicates_sharded_workspace",
     "map_function",
+    "similar_sharded",
+    "stored_fingerprint",
     "workspace_shards",
 ]
