@@ -72,7 +72,8 @@ def main() -> None:
         "## How it was made",
         "- **Structures**: `bandprint.compute.prototypes`: 25 monolayer prototypes × chemically "
         "sensible substitutions (start geometry from covalent radii), relaxed with CHGNet 0.3.0 "
-        "(in-plane cell and positions, fmax 0.05 eV/Å; `bandprint.compute.relax`); 15 Å of "
+        "(in-plane cell and positions, fmax 0.05 eV/Å, the start geometry's space group kept "
+        "with ASE's `FixSymmetry`; `bandprint.compute.relax`); 15 Å of "
         "vacuum along an orthogonal c. The relaxed structures are `structures.jsonl` (a "
         "prototype table `bandprint compute` reads). Lattice rule vs experiment: "
         "`python bench/bench_lattice_constants.py` (BENCHMARKS.md).",
@@ -83,7 +84,9 @@ def main() -> None:
         "- **DFT**: GPAW (Debian 22.8), PBE, LCAO `dzp` basis, grid spacing 0.25 Å, "
         "Fermi–Dirac 0.05 eV, Γ-centred Monkhorst–Pack mesh of max(3, ⌈|b|/0.4 Å⁻¹⌉) per "
         "in-plane reciprocal vector, 1 along the vacuum; then the 2-D high-symmetry path of the "
-        "cell's lattice (ASE's `bandpath`, 80 points) non-self-consistently. Spin-polarised "
+        "cell's lattice (ASE 3.29's `bandpath` in bandprint's environment, 80 points; "
+        "every labelled k-point checked to be the special point it names, "
+        "`tests/test_corpus.py`) non-self-consistently. Spin-polarised "
         "from a ferromagnetic start where V, Cr, Mn, Fe, Co or Ni is present; both spins kept. "
         "Every file records its settings, GPAW version, magnetic moment, SCF iterations and "
         "wall time in its metadata.",
