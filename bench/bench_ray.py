@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bandprint.distributed import fingerprint_workspace_ray  # noqa: E402
-from bandprint.fingerprint import fingerprint_workspace, load_default_fingerprinter  # noqa: E402
+from bandprint.fingerprint import load_default_fingerprinter  # noqa: E402
 from bandprint.ingest import ingest  # noqa: E402
 from bandprint.store import Workspace  # noqa: E402
+from bandprint.workflows.fingerprint import fingerprint_workspace  # noqa: E402
 from synthetic_2dmatpedia import write_2dmatpedia  # noqa: E402
 
 

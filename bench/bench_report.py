@@ -41,9 +41,10 @@ ARGS = [
 
 
 def build_workspace(n: int, model: str | None) -> Path:
-    from bandprint.fingerprint import fingerprint_workspace, load_fingerprinter
+    from bandprint.fingerprint import load_fingerprinter
     from bandprint.store import Workspace
     from bandprint.workflows import cluster
+    from bandprint.workflows.fingerprint import fingerprint_workspace
     from bandprint.workflows.flatbands import flatband_workspace
     from bandprint.zoo import sample_zoo
 

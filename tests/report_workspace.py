@@ -42,10 +42,11 @@ def _add_duplicate(bss: list[Any]) -> None:
 
 def build_workspace(folder: Path) -> Any:
     """Ingest, fingerprint, cluster, sweep, flat bands, duplicates: the whole analysis."""
-    from bandprint.fingerprint import fingerprint_workspace, load_default_fingerprinter
+    from bandprint.fingerprint import load_default_fingerprinter
     from bandprint.read import read_band_structures
     from bandprint.store import Workspace
     from bandprint.workflows import cluster, duplicates
+    from bandprint.workflows.fingerprint import fingerprint_workspace
     from bandprint.workflows.flatbands import flatband_workspace
     from bandprint.zoo import sample_zoo
 

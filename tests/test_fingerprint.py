@@ -20,16 +20,15 @@ from bandprint.fingerprint import (
     Fingerprinter,
     check_encoding,
     default_model_path,
-    fingerprint_workspace,
     group_validation_mask,
     load_default_fingerprinter,
     random_erase,
     reconstruction_figure,
     traversal_figure,
-    workspace_images,
 )
 from bandprint.model import AutoencoderConfig
 from bandprint.render import RenderSettings, render_band_images
+from bandprint.workflows.fingerprint import fingerprint_workspace, workspace_images
 
 REAL = Path(__file__).parent / "data" / "real"
 TINY = AutoencoderConfig("tiny", 32, (4, 8, 8, 8), 2, False)

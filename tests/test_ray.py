@@ -24,9 +24,10 @@ from click.testing import CliRunner
 
 from bandprint.cli import main
 from bandprint.distributed import fingerprint_workspace_ray
-from bandprint.fingerprint import fingerprint_workspace, load_default_fingerprinter
+from bandprint.fingerprint import load_default_fingerprinter
 from bandprint.ingest import ingest
 from bandprint.store import Workspace
+from bandprint.workflows.fingerprint import fingerprint_workspace
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_2dmatpedia import write_2dmatpedia

@@ -143,8 +143,8 @@ def test_workspace_similar_by_id_and_by_file(trained_model, tmp_path):
     import orjson
 
     from bandprint.cli import main
-    from bandprint.fingerprint import fingerprint_workspace
     from bandprint.store import Workspace
+    from bandprint.workflows.fingerprint import fingerprint_workspace
 
     fp, path, bss = trained_model
     ws = Workspace(tmp_path / "ws", create=True)
@@ -183,8 +183,8 @@ def test_workspace_similar_by_id_and_by_file(trained_model, tmp_path):
 
 def test_a_single_query_never_waits_for_the_inverted_lists(trained_model, tmp_path, monkeypatch):
     from bandprint.analyse import search
-    from bandprint.fingerprint import fingerprint_workspace
     from bandprint.store import Workspace
+    from bandprint.workflows.fingerprint import fingerprint_workspace
 
     fp, _path, bss = trained_model
     ws = Workspace(tmp_path / "ws", create=True)

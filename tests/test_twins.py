@@ -148,8 +148,9 @@ def test_canonical_path_record(originals):
 def test_similar_returns_the_twin_first(originals, tmp_path):
     """A workspace of the originals and one twin of each kind, fingerprinted with the shipped
     model: every twin's nearest material by ``bandprint similar`` is its original."""
-    from bandprint.fingerprint import fingerprint_workspace, load_default_fingerprinter
+    from bandprint.fingerprint import load_default_fingerprinter
     from bandprint.store import Workspace
+    from bandprint.workflows.fingerprint import fingerprint_workspace
     from bandprint.workflows.search import similar_materials
 
     rng = np.random.default_rng(11)

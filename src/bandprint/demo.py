@@ -49,12 +49,13 @@ def run_demo(
     say: Callable[[str], None] = print,
 ) -> DemoResult:
     """Run the pipeline into ``out_dir`` (zoo/, ws/, report/) and return what it found."""
-    from bandprint.fingerprint import fingerprint_workspace, load_default_fingerprinter
+    from bandprint.fingerprint import load_default_fingerprinter
     from bandprint.ingest import ingest
     from bandprint.report import build_report
     from bandprint.store import Workspace
     from bandprint.workflows.cluster import cluster_workspace, sweep_workspace
     from bandprint.workflows.duplicates import duplicates_workspace
+    from bandprint.workflows.fingerprint import fingerprint_workspace
     from bandprint.workflows.flatbands import flatband_workspace
     from bandprint.zoo import write_near_duplicates, write_zoo
 

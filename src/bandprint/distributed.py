@@ -37,8 +37,9 @@ import numpy as np
 from bandprint.errors import BandprintError
 
 if TYPE_CHECKING:
-    from bandprint.fingerprint import Fingerprinter, FingerprintReport
+    from bandprint.fingerprint import Fingerprinter
     from bandprint.store import Workspace
+    from bandprint.workflows.fingerprint import FingerprintReport
 
 #: Retries of a parse task, and resends of an encode task, whose worker process or node died.
 MAX_RETRIES = 3
@@ -197,7 +198,7 @@ def fingerprint_workspace_ray(
     import ray
     from tqdm.auto import tqdm
 
-    from bandprint.fingerprint import encoding_plan
+    from bandprint.workflows.fingerprint import encoding_plan
 
     gpus = int(ray.cluster_resources().get("GPU", 0))
     n_actors = max(1, gpus or cluster_cpus(ray))

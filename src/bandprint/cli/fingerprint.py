@@ -150,8 +150,9 @@ def train(
 
     import torch
 
-    from bandprint.fingerprint import Fingerprinter, train_on_workspace
+    from bandprint.fingerprint import Fingerprinter
     from bandprint.store import Workspace
+    from bandprint.workflows.fingerprint import train_on_workspace
 
     if threads:
         torch.set_num_threads(threads)
@@ -241,8 +242,9 @@ def fingerprint(
     The render flags change how materials are drawn; such fingerprints are stored apart, under
     the model id with the settings' key appended. With --engine ray, encoder actors on a Ray
     cluster do the rendering and encoding; the fingerprints stored are the same."""
-    from bandprint.fingerprint import fingerprint_workspace, load_fingerprinter
+    from bandprint.fingerprint import load_fingerprinter
     from bandprint.store import Workspace
+    from bandprint.workflows.fingerprint import fingerprint_workspace
 
     check_engine(engine, address)
     ws = Workspace(workspace)
