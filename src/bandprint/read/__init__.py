@@ -329,6 +329,9 @@ def read_band_structures(*paths: str | Path, **options: Any) -> list[BandStructu
     Raises ``ReadError`` on the first file that cannot be read; ``ingest`` is the batch
     alternative that skips and reports.
     """
+    for path in paths:
+        if not Path(path).exists():  # named by the caller, not found while walking a folder
+            raise ReadError(path, "no such file or directory")
     out: list[BandStructure] = []
     skipped: list[tuple[str, str]] = []
     for src in discover_sources(paths, on_skip=lambda p, r: skipped.append((p, r))):
