@@ -177,9 +177,9 @@ def main() -> None:
 def structures(n: int, seed: int, X: np.ndarray, ids: list[str]) -> None:
     import tempfile
 
-    from bandprint.analyse.structure import structure_workspace
     from bandprint.store import Workspace
     from bandprint.workflows.cluster import cluster_workspace
+    from bandprint.workflows.structure import structure_workspace
     from bandprint.zoo import sample_zoo
 
     bss = sample_zoo(n, seed=seed)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from bandprint.analyse import structure as st
 from bandprint.errors import BandprintError
+from bandprint.workflows import structure as wst
 
 REAL = Path(__file__).parent / "data" / "real"
 
@@ -129,15 +130,15 @@ def test_workspace_run_and_cache(workspace, monkeypatch):
 
     from bandprint.cli import main
 
-    run = st.structure_workspace(workspace, min_cluster_size=3, n_jobs=1)
+    run = wst.structure_workspace(workspace, min_cluster_size=3, n_jobs=1)
     assert run.meta["n"] == 40 and not run.errors
     assert set(run.table.columns) == {"material_id", "structure_cluster", "probability"}
     assert run.n_clusters >= 2  # the zoo's lattice families differ in structure
     cache = workspace.read_table(st.CACHE_TABLE)
     assert len(cache) == 40 and all(len(v) == 244 for v in cache["vector"])
     # A second run computes nothing: every structure is cached under its hash.
-    monkeypatch.setattr(st, "structure_fingerprints", lambda *a, **k: pytest.fail("recomputed"))
-    again = st.structure_workspace(workspace, min_cluster_size=3, n_jobs=1)
+    monkeypatch.setattr(wst, "structure_fingerprints", lambda *a, **k: pytest.fail("recomputed"))
+    again = wst.structure_workspace(workspace, min_cluster_size=3, n_jobs=1)
     assert (again.table["structure_cluster"] == run.table["structure_cluster"]).all()
     res = CliRunner().invoke(main, ["structures", str(workspace.path), "--min-cluster-size",
                                     "3", "--format", "json"])  # fmt: skip
@@ -152,4 +153,4 @@ def test_workspace_needs_a_map(tmp_path):
 
     ws = Workspace(tmp_path / "ws", create=True)
     with pytest.raises(BandprintError, match="bandprint cluster"):
-        st.structure_workspace(ws)
+        wst.structure_workspace(ws)

@@ -35,7 +35,6 @@ _EXPORTS = {
     "StructureFingerprinter": "structure",
     "localisation": "structure",
     "structure_fingerprints": "structure",
-    "structure_workspace": "structure",
     # Flat bands (issue 6). The image detector is ``bandprint.analyse.flatbands.cnn``.
     "FlatBandResult": "flatbands.core",
     "detect_flat_bands": "flatbands.eigen",
@@ -67,7 +66,6 @@ __all__ = [
     "query_materials",
     "s_dbw",
     "structure_fingerprints",
-    "structure_workspace",
     "sweep_parameters",
 ]
 
@@ -111,5 +109,4 @@ if TYPE_CHECKING:
         StructureFingerprinter,
         localisation,
         structure_fingerprints,
-        structure_workspace,
     )

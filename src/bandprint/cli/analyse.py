@@ -513,8 +513,8 @@ def structures(
 ) -> None:
     """Structure fingerprints (matminer CrystalNN site statistics, 244 values) clustered with
     HDBSCAN, and which structure clusters are localised in the electronic map."""
-    from bandprint.analyse.structure import structure_workspace
     from bandprint.store import Workspace
+    from bandprint.workflows.structure import structure_workspace
 
     ws = Workspace(workspace)
     run = structure_workspace(
