@@ -196,3 +196,29 @@ def test_analyses_never_touch_the_workspace_and_the_cli_imports_nothing_private(
     ]
     assert crossing == []
     assert [line for line in private if _within(line.split(":")[0], "bandprint.cli")] == []
+
+
+def test_the_estimator_and_the_analyses_take_no_workspace():
+    """``bandprint.fingerprint`` (the estimator, its model files) and ``bandprint.analyse``
+    import nothing from ``bandprint.store``, ``bandprint.workflows`` or ``bandprint.cli``, not
+    even under ``if TYPE_CHECKING:`` for a type hint: no function there takes a workspace; the
+    functions over a workspace are ``bandprint.workflows``."""
+    banned = ("bandprint.store", "bandprint.workflows", "bandprint.cli")
+    crossing = []
+    for module, path in _modules().items():
+        if not (module == "bandprint.fingerprint" or _within(module, "bandprint.analyse")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                source = _resolve(module, path.name == "__init__.py", node)
+                targets = [f"{source}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            crossing += [
+                f"{module}:{node.lineno} imports {t}"
+                for t in targets
+                if any(_within(t, b) for b in banned)
+            ]
+    assert crossing == []

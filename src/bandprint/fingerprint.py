@@ -42,6 +42,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from torch import Tensor
 from torch.nn import functional as F
 
+from bandprint.atomic import atomic_write
 from bandprint.bandstructure import BandStructure
 from bandprint.errors import BandprintError
 from bandprint.model import PRESETS, Autoencoder, AutoencoderConfig, preset_config
@@ -827,8 +828,6 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
         extra: dict[str, Any] | None = None,
         train_seconds: float | None = None,
     ) -> Path:
-        from bandprint.store import atomic_write
-
         state_dict, model_id = self._payload(half)
         payload = {
             "format": FILE_FORMAT,

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from bandprint.atomic import atomic_write
 from bandprint.errors import BandprintError
 from bandprint.fingerprint import Fingerprinter, check_encoding, render_batch
 from bandprint.render import RenderSettings, pack_images, unpack_images
-from bandprint.store import Workspace, atomic_write
+from bandprint.store import Workspace
 
 
 @dataclass
