@@ -1,6 +1,9 @@
 """A local web explorer of a workspace: the map, a page per material, and "where does my band
 structure land?".
 
+One module because most of it is ``Explorer``, one class of answers over one loaded map, and
+the HTTP handler and server around it are thin.
+
 ``serve(ws)`` runs a small threaded ``http.server`` (standard library only) bound to the
 loopback interface, never to a network: it is meant for the person at the machine, it has no
 authentication, and it reads uploaded files. Pages:

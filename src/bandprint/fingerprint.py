@@ -1,5 +1,8 @@
 """Learned fingerprints: train the autoencoder on band-structure images, encode, decode.
 
+One module because most of it is ``Fingerprinter``, one estimator whose training, checkpoints,
+encoding and decoding share its model, device and precision state.
+
 ``Fingerprinter`` is a scikit-learn transformer (``BaseEstimator``, ``TransformerMixin``): ``fit``
 trains the autoencoder of ``bandprint.model`` on images (or band structures, rendered with its
 ``RenderSettings``), ``transform`` gives the flattened latent maps (the fingerprints),

@@ -1,5 +1,8 @@
 r"""High-symmetry k-points and paths: label spelling, lattice types, labels from coordinates.
 
+One module because every part answers from the same reduced cell and lattice classification
+(label spelling, slab axis, Bravais type, path, naming a k-point), so they agree by construction.
+
 Databases spell and walk the same path differently (``\Gamma``, ``G``, ``GAMMA``; ``X_1`` or
 ``X₁``; hexagonal cells walked Γ–M–K–Γ or Γ–K–M–Γ), and some inputs carry no labels at all (a
 VASP run with an explicit k-point list, zero-weight k-points of a hybrid run). This module

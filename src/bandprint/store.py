@@ -1,5 +1,8 @@
 """The workspace: an embedded, sharded, crash-safe store of band structures and results.
 
+One module because it is one class, ``Workspace``, whose methods share the shard layout, the
+shard listing and the reads; the free functions are its conversions between rows and objects.
+
 Layout of a workspace folder ``WS``::
 
     WS/workspace.json                      marks a workspace (format name and version)

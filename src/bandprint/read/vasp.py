@@ -1,5 +1,8 @@
 """VASP band structures: ``vasprun.xml`` or ``EIGENVAL``, with the ``KPOINTS`` that names the path.
 
+One module because it is one format in several input layouts (vasprun.xml, EIGENVAL, OUTCAR,
+split runs, whole folders) that share the sibling-file lookups, path labels and Fermi level.
+
 Conventions follow pymatgen's ``Vasprun.get_band_structure(line_mode=True)`` so that numbers
 agree with it: k-point labels come from ``KPOINTS`` and are matched to the computed k-points by
 fractional coordinates; in a hybrid-functional run (``LHFCALC`` or zero-weight k-points) only the

@@ -1,4 +1,8 @@
-"""Zoo samples: parameters → bands → Fermi level → ground truth, and the 2DMatPedia layout."""
+"""Zoo samples: parameters → bands → Fermi level → ground truth, and the 2DMatPedia layout.
+
+One module because it is one pipeline: each stage hands the next the same sample record, and
+the files written (the table, the 2DMatPedia layout, the near-duplicate twins) are rows of it.
+"""
 
 from __future__ import annotations
 

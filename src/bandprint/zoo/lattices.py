@@ -1,4 +1,8 @@
-"""Lattices: geometry, bonds from distance shells, Bloch Hamiltonians, the lattice builders."""
+"""Lattices: geometry, bonds from distance shells, Bloch Hamiltonians, the lattice builders.
+
+One module because the fifteen builders are a few lines each over the private geometry and
+bond helpers (``_s_lattice``, ``_p_lattice``, ``_frac``, ``_by_shell``) they all share.
+"""
 
 from __future__ import annotations
 
