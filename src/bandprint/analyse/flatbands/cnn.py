@@ -38,7 +38,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -352,28 +352,48 @@ def detect_flat_bands_image(
     2-D materials, short segments left out and unlabelled paths not analysed, as the
     eigenvalue detector does)."""
     model = model or load_flatband_cnn()
-    work, names, dropped, notes = _analysed(bs, in_plane)
-    blocks = band_structure_blocks(work, window, strip_width)
-    return _result_from_probs(
-        predict_blocks(model, blocks),
-        bs.material_id,
-        bs.formula,
-        window,
-        strip_width,
-        names,
-        dropped,
-        notes,
-        model,
-    )
+    prepared = _prepared(bs, in_plane, window, strip_width)
+    return prepared.result(predict_blocks(model, prepared.blocks), window, strip_width, model)
 
 
-def _analysed(
-    bs: BandStructure, in_plane: bool | None
-) -> tuple[BandStructure, list[str], list[str], list[str]]:
-    """``(band structure drawn, judged segment names, dropped segments, notes)``."""
+class _Prepared(NamedTuple):
+    """A band structure cut into the CNN's blocks, with what its result reports besides."""
+
+    bs: BandStructure
+    blocks: np.ndarray  # [strips, judged segments, *BLOCK_SHAPE]
+    names: list[str]  # the judged segments
+    dropped: list[str]
+    notes: list[str]
+
+    def result(
+        self,
+        probs: np.ndarray,
+        window: tuple[float, float],
+        strip_width: float,
+        model: FlatBandCNN,
+    ) -> FlatBandResult:
+        """The result from the CNN's probabilities ``probs`` ``[strips, segments]``."""
+        return _result_from_probs(
+            probs,
+            self.bs.material_id,
+            self.bs.formula,
+            window,
+            strip_width,
+            self.names,
+            self.dropped,
+            self.notes,
+            model,
+        )
+
+
+def _prepared(
+    bs: BandStructure, in_plane: bool | None, window: tuple[float, float], strip_width: float
+) -> _Prepared:
     work, dropped, notes = analysed_band_structure(bs, in_plane)
     keep, seg_notes = judged_segments(work)
-    return work, [work.segments[i].name for i in keep], dropped, notes + seg_notes
+    names = [work.segments[i].name for i in keep]
+    blocks = band_structure_blocks(work, window, strip_width)
+    return _Prepared(bs, blocks, names, dropped, notes + seg_notes)
 
 
 def iter_detect_flat_bands_image(
@@ -390,41 +410,30 @@ def iter_detect_flat_bands_image(
     A band structure that cannot be drawn is reported to ``on_error(id, reason)`` and skipped.
     """
     model = model or load_flatband_cnn()
-    pending: list[tuple[BandStructure, np.ndarray, list[str], list[str], list[str]]] = []
+    pending: list[_Prepared] = []
 
     def flush() -> Iterator[FlatBandResult]:
         if not pending:
             return
         probs = predict_blocks(
-            model, np.concatenate([p[1].reshape(-1, *BLOCK_SHAPE) for p in pending])
+            model, np.concatenate([p.blocks.reshape(-1, *BLOCK_SHAPE) for p in pending])
         )
         start = 0
-        for bs, blocks, names, dropped, notes in pending:
-            n = blocks.shape[0] * blocks.shape[1]
-            yield _result_from_probs(
-                probs[start : start + n].reshape(blocks.shape[:2]),
-                bs.material_id,
-                bs.formula,
-                window,
-                strip_width,
-                names,
-                dropped,
-                notes,
-                model,
-            )
+        for p in pending:
+            shape = p.blocks.shape[:2]
+            n = shape[0] * shape[1]
+            yield p.result(probs[start : start + n].reshape(shape), window, strip_width, model)
             start += n
         pending.clear()
 
     for bs in band_structures:
         try:
-            work, names, dropped, notes = _analysed(bs, in_plane)
-            blocks = band_structure_blocks(work, window, strip_width)
+            pending.append(_prepared(bs, in_plane, window, strip_width))
         except BandprintError as exc:
             if on_error is None:
                 raise
             on_error(bs.material_id, str(exc))
             continue
-        pending.append((bs, blocks, names, dropped, notes))
         if len(pending) >= batch_materials:
             yield from flush()
     yield from flush()
