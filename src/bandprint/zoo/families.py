@@ -138,25 +138,32 @@ def _sample_breathing_kagome(rng: np.random.Generator) -> tuple[dict[str, Any], 
 def _sample_lieb(rng: np.random.Generator) -> tuple[dict[str, Any], float]:
     p = _perturbation(rng)
     # A corner on-site energy keeps the flat band flat but opens a gap beside it.
-    corner = _maybe(rng, 0.5, rng.normal(0, 1.0))
-    edge_split = p * rng.normal(0, 1) if rng.random() < 0.5 else 0.0
+    eps = _hub_and_split(rng, p)
     return {
         "a": 2 * _bond_length(rng),
         "t": _sign(rng),
         "t2": _pm(rng) * p,
-        "eps": [corner, edge_split / 2, -edge_split / 2],
+        "eps": eps,
     }, p
+
+
+def _hub_and_split(rng: np.random.Generator, p: float) -> list[float]:
+    """On-site energies (eV) ``[hub, +s/2, −s/2]`` of a three-site cell (Lieb, dice): the hub
+    site's energy is N(0, 1) half the time, else 0; the two rim sites are split by
+    ``s = p·N(0, 1)`` half the time, else 0."""
+    hub = _maybe(rng, 0.5, rng.normal(0, 1.0))
+    split = p * rng.normal(0, 1) if rng.random() < 0.5 else 0.0
+    return [hub, split / 2, -split / 2]
 
 
 def _sample_dice(rng: np.random.Generator) -> tuple[dict[str, Any], float]:
     p = _perturbation(rng)
-    hub = _maybe(rng, 0.5, rng.normal(0, 1.0))
-    rim_split = p * rng.normal(0, 1) if rng.random() < 0.5 else 0.0
+    eps = _hub_and_split(rng, p)
     return {
         "a": _bond_length(rng) * math.sqrt(3),
         "t": _sign(rng),
         "t_rim": _pm(rng) * p,
-        "eps": [hub, rim_split / 2, -rim_split / 2],
+        "eps": eps,
     }, p
 
 
