@@ -151,7 +151,7 @@ def test_workspace_duplicates_part_by_part_equal_the_in_memory_path(tmp_path) ->
     from bandprint.cli import main
     from bandprint.store import Workspace
     from bandprint.workflows.duplicates import duplicates_workspace
-    from bandprint.workflows.shards import duplicates_sharded_workspace, workspace_shards
+    from bandprint.workflows.search import part_shards
 
     X = clustered(900, d=98, seed=7)
     rng = np.random.default_rng(8)
@@ -162,11 +162,11 @@ def test_workspace_duplicates_part_by_part_equal_the_in_memory_path(tmp_path) ->
         ws.write_fingerprints("small-test", ids[a : a + 300], X[a : a + 300], {"preset": "small"})
     # A fourth part supersedes ten fingerprints of the first: the latest write must win.
     ws.write_fingerprints("small-test", ids[100:110], X[100:110] + 5)
-    shards, model = workspace_shards(ws)
+    shards, model = part_shards(ws)
     assert model == "small-test" and len(shards) == 4
     assert sum(len(s()[0]) for s in shards) == 900
     one = duplicates_workspace(ws, write=False)
-    parts = duplicates_sharded_workspace(ws, kind="exact")
+    parts = duplicates_workspace(ws, sharded=True, kind="exact")
     key = ["material_id_1", "material_id_2"]
     a = one.table.sort_values(key).reset_index(drop=True)
     b = parts.table.sort_values(key).reset_index(drop=True)
@@ -179,10 +179,9 @@ def test_workspace_duplicates_part_by_part_equal_the_in_memory_path(tmp_path) ->
     assert len(json.loads(out.output)["pairs"]) == len(b)
     # similar, part by part: the same neighbours as the in-memory path.
     from bandprint.workflows.search import similar_materials
-    from bandprint.workflows.shards import similar_sharded
 
     ref = similar_materials(ws, "m0003", 7)
-    got = similar_sharded(ws, "m0003", 7)
+    got = similar_materials(ws, "m0003", 7, sharded=True)
     assert got["material_id"].tolist() == ref["material_id"].tolist()
     np.testing.assert_allclose(got["distance"], ref["distance"], rtol=1e-5)
     assert "m0853" in got["material_id"].tolist()[:1]  # its planted copy comes first

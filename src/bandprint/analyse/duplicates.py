@@ -178,27 +178,53 @@ def find_duplicates(
         a, b = sorted((int(r), int(idx[r, c])))
         pairs[(ids[a], ids[b])] = float(dist[r, c])
     nearest = {ids[r]: ids[idx[r, 0]] if idx[r, 0] >= 0 else None for r in np.unique(rows)}
-    table = pair_table(
-        list(pairs.items()),
+    return duplicate_result(
+        pairs,
         dict(zip(ids, formulas, strict=True)),
-        median_nn,
         nearest,
-        same_formula_only,
+        DuplicateRule(float(threshold), rule, float(p), float(k_mad), same_formula_only),
+        median_nn,
+        nn,
+        {"calibrated_on": len(calibrated_on), "index": index.kind, "n": n},
     )
+
+
+@dataclass(frozen=True)
+class DuplicateRule:
+    """How pairs were called duplicates: the threshold, the rule that set it (in words), the
+    Minkowski p, the calibration's K and whether only same-formula pairs are kept."""
+
+    threshold: float
+    rule: str
+    p: float
+    k_mad: float
+    same_formula_only: bool
+
+
+def duplicate_result(
+    pairs: dict[tuple[str, str], float],
+    formulas: Mapping[str, str],
+    nearest: Mapping[str, str | None],
+    rule: DuplicateRule,
+    median_nn: float,
+    nn_distance: np.ndarray,
+    extra: dict[str, Any],
+) -> DuplicateResult:
+    """The ``DuplicateResult`` of ``pairs`` (``pair_table``) with its parameters: the rule's,
+    the median NN distance, the number of pairs and ``extra`` (what was searched)."""
+    table = pair_table(list(pairs.items()), formulas, median_nn, nearest, rule.same_formula_only)
     params = {
-        "p": float(p),
-        "metric": metric_name(p),
-        "threshold": float(threshold),
-        "rule": rule,
-        "k_mad": float(k_mad),
-        "same_formula_only": bool(same_formula_only),
+        "p": rule.p,
+        "metric": metric_name(rule.p),
+        "threshold": rule.threshold,
+        "rule": rule.rule,
+        "k_mad": rule.k_mad,
+        "same_formula_only": bool(rule.same_formula_only),
         "median_nn_distance": median_nn,
-        "calibrated_on": len(calibrated_on),
-        "index": index.kind,
-        "n": n,
+        **extra,
         "n_pairs": len(table),
     }
-    return DuplicateResult(table, float(threshold), rule, median_nn, nn, params)
+    return DuplicateResult(table, rule.threshold, rule.rule, median_nn, nn_distance, params)
 
 
 def threshold_and_rule(
@@ -224,7 +250,9 @@ __all__ = [
     "DUPLICATES_TABLE",
     "DUPLICATE_COLUMNS",
     "DuplicateResult",
+    "DuplicateRule",
     "calibrate_threshold",
+    "duplicate_result",
     "find_duplicates",
     "pair_table",
     "threshold_and_rule",

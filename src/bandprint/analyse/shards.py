@@ -36,10 +36,11 @@ from bandprint.analyse.duplicates import (
     DEFAULT_P,
     NEIGHBOURS,
     DuplicateResult,
-    pair_table,
+    DuplicateRule,
+    duplicate_result,
     threshold_and_rule,
 )
-from bandprint.analyse.lp import P_DEFAULT, as_f32, metric_name
+from bandprint.analyse.lp import P_DEFAULT, as_f32
 from bandprint.analyse.search import (
     DEFAULT_NPROBE,
     IndexKind,
@@ -358,27 +359,15 @@ def find_duplicates_sharded(
             nearest[ids[r]] = names[r, 0]
         if progress is not None:
             progress(s + 1, len(shards))
-    table = pair_table(
-        list(pairs.items()),
+    return duplicate_result(
+        pairs,
         formulas or {},
-        median_nn,
         nearest,
-        same_formula_only,
+        DuplicateRule(float(threshold), rule, float(p), float(k_mad), same_formula_only),
+        median_nn,
+        nn_exact,
+        {"calibrated_on": len(sample), "index": f"sharded ({len(shards)} shards, {kind})", "n": n},
     )
-    params = {
-        "p": float(p),
-        "metric": metric_name(p),
-        "threshold": float(threshold),
-        "rule": rule,
-        "k_mad": float(k_mad),
-        "same_formula_only": bool(same_formula_only),
-        "median_nn_distance": median_nn,
-        "calibrated_on": len(sample),
-        "index": f"sharded ({len(shards)} shards, {kind})",
-        "n": n,
-        "n_pairs": len(table),
-    }
-    return DuplicateResult(table, float(threshold), rule, median_nn, nn_exact, params)
 
 
 def shards_of(ids: Sequence[str], vectors: np.ndarray, shard_size: int) -> list[ArrayShard]:

@@ -386,24 +386,20 @@ def similar(
 
     check_sharded_engine(sharded, engine, address)
     ws = Workspace(workspace)
-    if sharded:
-        from bandprint.workflows.shards import similar_sharded
+    from bandprint.workflows.search import similar_materials
 
-        df = similar_sharded(
-            ws,
-            query,
-            k,
-            p,
-            model_id,
-            model_file,
-            kind,
-            engine,
-            address,  # type: ignore[arg-type]
-        )
-    else:
-        from bandprint.workflows.search import similar_materials
-
-        df = similar_materials(ws, query, k, p, model_id, model_file, kind)  # type: ignore[arg-type]
+    df = similar_materials(
+        ws,
+        query,
+        k,
+        p,
+        model_id,
+        model_file,
+        kind,  # type: ignore[arg-type]
+        sharded=sharded,
+        engine=engine,  # type: ignore[arg-type]
+        address=address,
+    )
     if fmt == "json":
         echo_json(records(df))
         return
@@ -467,16 +463,19 @@ def duplicates(
         else:
             click.echo(f"{path}" + (f"  (fingerprint distance {dist:.4g})" if dist else ""))
         return
-    if sharded:
-        from bandprint.workflows.shards import duplicates_sharded_workspace
+    from bandprint.workflows.duplicates import duplicates_workspace
 
-        result = duplicates_sharded_workspace(
-            ws, model_id, threshold, k_mad, same_formula_only, p, engine=engine, address=address
-        )
-    else:
-        from bandprint.workflows.duplicates import duplicates_workspace
-
-        result = duplicates_workspace(ws, model_id, threshold, k_mad, same_formula_only, p)
+    result = duplicates_workspace(
+        ws,
+        model_id,
+        threshold,
+        k_mad,
+        same_formula_only,
+        p,
+        sharded=sharded,
+        engine=engine,  # type: ignore[arg-type]
+        address=address,
+    )
     if fmt == "json":
         echo_json({"params": result.params, "pairs": records(result.table)})
         return

@@ -14,9 +14,12 @@ from bandprint.analyse.duplicates import (
     find_duplicates,
 )
 from bandprint.analyse.lp import pairwise_distances
+from bandprint.analyse.search import IndexKind
+from bandprint.analyse.shards import find_duplicates_sharded
 from bandprint.store import Workspace
-from bandprint.workflows.inputs import catalogue_formulas
-from bandprint.workflows.search import workspace_index
+from bandprint.workflows.inputs import catalogue_formulas, formula_lookup
+from bandprint.workflows.search import part_shards, workspace_index
+from bandprint.workflows.shards import Engine, map_function
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -30,9 +33,44 @@ def duplicates_workspace(
     same_formula_only: bool = False,
     p: float = DEFAULT_P,
     write: bool = True,
+    sharded: bool = False,
+    kind: IndexKind = "auto",
+    engine: Engine = "local",
+    address: str | None = None,
 ) -> DuplicateResult:
     """``find_duplicates`` on a workspace (its similarity index reused); stores the
-    ``duplicates`` table."""
+    ``duplicates`` table. ``sharded``: ``find_duplicates_sharded`` over the fingerprint parts
+    (memory for one part; ``kind`` per part; on a Ray cluster with ``engine="ray"``)."""
+    if sharded:
+        shards, model = part_shards(ws, model_id, p)
+        formulas = {m: str(f or "") for m, f in formula_lookup(ws).items()}
+        result = find_duplicates_sharded(
+            shards,
+            formulas,
+            threshold=threshold,
+            k_mad=k_mad,
+            same_formula_only=same_formula_only,
+            p=p,
+            kind=kind,
+            map_fn=map_function(engine, address),
+        )
+    else:
+        result = _in_memory(ws, model_id, threshold, k_mad, same_formula_only, p)
+        model = result.params.pop("model_id")
+    result.params["model_id"] = model
+    if write:
+        ws.write_table(DUPLICATES_TABLE, result.table, result.params)
+    return result
+
+
+def _in_memory(
+    ws: Workspace,
+    model_id: str | None,
+    threshold: float | None,
+    k_mad: float,
+    same_formula_only: bool,
+    p: float,
+) -> DuplicateResult:
     index, model = workspace_index(ws, model_id, p)
     result = find_duplicates(
         index.ids,
@@ -45,8 +83,6 @@ def duplicates_workspace(
         index=index,
     )
     result.params["model_id"] = model
-    if write:
-        ws.write_table(DUPLICATES_TABLE, result.table, result.params)
     return result
 
 

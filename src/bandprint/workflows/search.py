@@ -13,9 +13,17 @@ import pandas as pd
 
 from bandprint.analyse.lp import P_DEFAULT
 from bandprint.analyse.search import IndexKind, SimilarityIndex, fingerprints_digest
+from bandprint.analyse.shards import ShardedIndex
 from bandprint.errors import BandprintError
 from bandprint.store import Workspace
 from bandprint.workflows.inputs import formula_lookup
+from bandprint.workflows.shards import (
+    Engine,
+    FingerprintPartShard,
+    map_function,
+    stored_fingerprint,
+    workspace_shards,
+)
 
 #: Folder of a workspace holding similarity indexes, one subfolder per model and p.
 INDEX_DIR = "index"
@@ -108,6 +116,18 @@ def encode_query_file(
     return [bs.material_id for bs in band_structures], vectors
 
 
+def part_shards(
+    ws: Workspace, model_id: str | None = None, p: float = P_DEFAULT
+) -> tuple[list[FingerprintPartShard], str]:
+    """The fingerprint parts of ``model_id`` (default: the newest model) as shards, their
+    inverted lists kept in ``WS/index/<model>-p<p>-parts/``; and the model id."""
+    models = ws.fingerprint_models()
+    if not models:
+        raise BandprintError(f"no fingerprints in {ws.path} (run bandprint fingerprint {ws.path})")
+    model = model_id or models[-1]
+    return workspace_shards(ws, model, Path(f"{index_folder(ws, model, p)}-parts")), model
+
+
 def similar_materials(
     ws: Workspace,
     query: str,
@@ -116,16 +136,34 @@ def similar_materials(
     model_id: str | None = None,
     model_file: str | None = None,
     kind: IndexKind = "auto",
+    sharded: bool = False,
+    engine: Engine = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
     """The k materials nearest to ``query`` (a material id of the workspace, or a band
     structure file, which is read, rendered and encoded with the workspace's model).
 
-    Columns: query, rank, material_id, formula, distance, and cluster / same_cluster when
-    ``bandprint cluster`` has been run on these fingerprints.
+    ``sharded``: search the fingerprint parts one at a time (``workflows.shards``; memory for
+    one part), on a Ray cluster with ``engine="ray"`` (``address`` as in
+    ``distributed.ray_session``); ``kind`` then applies to each part. Columns: query, rank,
+    material_id, formula, distance, and cluster / same_cluster when ``bandprint cluster`` has
+    been run on these fingerprints.
     """
+    exact = None if kind == "auto" else kind == "exact"
+    if sharded:
+        shards, model = part_shards(ws, model_id, p)
+        own = stored_fingerprint(shards, query)
+        if own is not None:
+            names, Q, exclude = [query], own, [query]
+        else:
+            names, Q = encode_query_file(ws, model, query, model_file)
+            exclude = None
+        sharded_index = ShardedIndex(shards, p=p, kind=kind, map_fn=map_function(engine, address))
+        found, dist = sharded_index.search(Q, k, exclude_ids=exclude, exact=exact)
+        return neighbour_table(ws, model, names, found, dist)
     index, model = workspace_index(ws, model_id, p, kind, few_queries=True)
     names, Q, own = query_fingerprints(ws, index, model, query, model_file)
-    idx, dist = index.search(Q, k, exclude=own, exact=None if kind == "auto" else kind == "exact")
+    idx, dist = index.search(Q, k, exclude=own, exact=exact)
     ids = np.asarray(index.ids, dtype=object)
     found = np.where(idx >= 0, ids[np.maximum(idx, 0)], None)
     return neighbour_table(ws, model, names, found, dist)
@@ -169,6 +207,7 @@ __all__ = [
     "encode_query_file",
     "index_folder",
     "neighbour_table",
+    "part_shards",
     "query_fingerprints",
     "similar_materials",
     "workspace_index",
