@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Clusters named in a legend; the rest are counted in one "+ N more" entry.
 MAX_LEGEND_CLUSTERS = 15
+#: The look of the two legends beside the map (clusters above, DBSCAN groups below).
+_SIDE_LEGEND: dict[str, Any] = {"fontsize": 8, "title_fontsize": 9, "frameon": False}
 #: Side of a hover thumbnail (pixels); the page shows it 1:1.
 THUMBNAIL_SIZE = 160
 
@@ -195,9 +197,7 @@ def plot_map(data: MapData, ax: Axes | None = None, title: str | None = None) ->
         title="HDBSCAN clusters (size)",
         loc="upper left",
         bbox_to_anchor=(1.02, 1.0),
-        fontsize=8,
-        title_fontsize=9,
-        frameon=False,
+        **_SIDE_LEGEND,
     )
     if hulls:
         ax.add_artist(leg)  # keep it: the groups' legend below replaces ax.legend_
@@ -225,9 +225,7 @@ def plot_map(data: MapData, ax: Axes | None = None, title: str | None = None) ->
             title="DBSCAN groups on the map",
             loc="lower left",
             bbox_to_anchor=(1.02, 0.0),
-            fontsize=8,
-            title_fontsize=9,
-            frameon=False,
+            **_SIDE_LEGEND,
         )
     return fig
 
