@@ -169,6 +169,20 @@ def test_band_path_places_each_special_point_where_its_label_says_in_any_cell_or
         assert len(kpts) == 60 and np.allclose(kpts[0], 0) and np.allclose(kpts[-1], 0)
 
 
+def test_band_path_names_rectangular_points_as_the_k_path_analysis_does():
+    # ASE names the point along the first axis X; bandprint's k-path analysis (and so every
+    # canonical path) names X along the shorter in-plane axis. A cell whose first axis is the
+    # longer must come out with X along its second axis.
+    from bandprint.compute.batch import band_path
+
+    for a, b, x_at in ((4.141, 4.109, [0.0, 0.5, 0.0]), (3.9, 4.4, [0.5, 0.0, 0.0])):
+        atoms = Atoms("Ge", cell=[[a, 0, 0], [0, b, 0], [0, 0, 18.0]], pbc=[True, True, False])
+        path = band_path(atoms, 40)
+        x = np.abs(np.asarray(path["special_points"]["X"]))
+        assert x.tolist() == x_at
+        assert set(path["labelseq"]) == {"G", "X", "S", "Y"}
+
+
 def test_a_slab_with_vacuum_along_a_is_found_and_turned_upright(tmp_path):
     g = graphene(vacuum=6.0)  # vacuum along z, 12 Å
     # put the vacuum along the first lattice vector instead

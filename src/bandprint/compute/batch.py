@@ -149,10 +149,25 @@ def band_path(atoms: Atoms, npoints: int) -> dict[str, Any]:
     "labelseq"}`` for the worker. Made here, with this environment's ASE: the ASE beside GPAW
     may be older than 3.23, whose 2-D paths are wrong for a cell not aligned with x."""
     path = atoms.cell.bandpath(npoints=npoints, pbc=atoms.pbc)
+    names = {k: k for k in path.special_points}
+    if not all(atoms.pbc):
+        # Name the points as bandprint's k-path analysis does (e.g. X along the shorter
+        # in-plane axis of a rectangular cell, where ASE takes the first axis), so the file's
+        # labels agree with the canonical paths every picture is drawn along.
+        from bandprint.kpath import kpath_spec
+
+        rec = 2 * np.pi * np.linalg.inv(atoms.cell.array).T
+        spec = kpath_spec(rec, two_d=True, axis=int(np.flatnonzero(~np.asarray(atoms.pbc))[0]))
+        for name, point in path.special_points.items():
+            ours = spec.label_of(point)
+            if ours is not None:
+                names[name] = "G" if ours == "Γ" else ours
     return {
         "kpts": np.asarray(path.kpts).round(10).tolist(),
-        "special_points": {k: np.asarray(v).tolist() for k, v in path.special_points.items()},
-        "labelseq": path.path,
+        "special_points": {
+            names[k]: np.asarray(v).tolist() for k, v in path.special_points.items()
+        },
+        "labelseq": "".join(names.get(c, c) for c in path.path),
     }
 
 
