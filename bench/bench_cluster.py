@@ -8,7 +8,7 @@ unit-normal centres, and 30 % background points (normal, scale 1.3), like finger
 HDBSCAN leaves largely unclassified.
 
 Each measurement runs in a fresh process (``--one``) so the peak resident memory
-(``ru_maxrss``) is its own; it includes ~0.5 GB of imported libraries (numba, torch-free).
+(``VmHWM``, ``peak_mb``) is its own; it includes ~0.5 GB of imported libraries (numba, torch-free).
 
 * ``--n``: ``cluster_fingerprints`` with ``strategy="auto"`` (past 20,000 points the k-NN graph,
   ``knn_graph``: inverted lists + the sparsest 30 % searched exhaustively) then
@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -55,6 +56,12 @@ def synthetic_fingerprints(
 
 
 def peak_mb() -> float:
+    """This process's peak resident memory in MB (``VmHWM``). Not ``ru_maxrss``: Linux carries
+    that over fork and exec, so a measuring child started by a bigger parent would report the
+    parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

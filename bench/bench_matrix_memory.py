@@ -4,7 +4,7 @@
 
 Each row runs in a fresh process: ``bench_cluster.synthetic_fingerprints(n)``, the full
 float32 p = 0.2 matrix (``pairwise_distances``), then one step. Peak RSS is the process's
-``ru_maxrss``; "over the matrix" is that peak minus the resident size just after the matrix
+``VmHWM`` (``bench_cluster.peak_mb``); "over the matrix" is that peak minus the resident size just after the matrix
 was built (what the step itself adds). Steps: ``knn_from_matrix`` (k = 16, the clustering's
 graph), ``core_distances_from_matrix`` (min samples 2), both as ``cluster_workspace`` runs them
 before the map (knn graph, then HDBSCAN on the same matrix), and as baselines the whole-matrix
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_cluster import synthetic_fingerprints
+from bench_cluster import peak_mb, synthetic_fingerprints
 
 STEPS = ("matrix only", "knn_from_matrix", "core_distances_from_matrix", "cluster (matrix)",
          "baseline: whole-matrix argpartition", "baseline: whole-matrix partition")  # fmt: skip
@@ -67,7 +66,7 @@ def one(n: int, step: str) -> dict:
     elif step.startswith("baseline: whole-matrix partition"):
         np.ascontiguousarray(np.partition(D, 2, axis=1)[:, 2])
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     return {"peak": peak, "after_matrix": after_matrix, "seconds": seconds}
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -45,14 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-
-def peak_mb() -> float:
-    """This process's peak resident memory (VmHWM). Not ``ru_maxrss``: Linux carries that
-    across fork and exec, so a child started by a big parent would report the parent's peak."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench_cluster import peak_mb
 
 
 def shards_in(folder: Path) -> list:
