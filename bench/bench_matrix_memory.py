@@ -2,13 +2,14 @@
 
     python bench/bench_matrix_memory.py [--n 20000] [--steps 0,1,2,3,4,5]
 
-Each row runs in a fresh process: ``bench_cluster.synthetic_fingerprints(n)``, the full
-float32 p = 0.2 matrix (``pairwise_distances``), then one step. Peak RSS is the process's
-``VmHWM`` (``bench_cluster.peak_mb``); "over the matrix" is that peak minus the resident size just after the matrix
-was built (what the step itself adds). Steps: ``knn_from_matrix`` (k = 16, the clustering's
-graph), ``core_distances_from_matrix`` (min samples 2), both as ``cluster_workspace`` runs them
-before the map (knn graph, then HDBSCAN on the same matrix), and as baselines the whole-matrix
-selections these replaced (an ``argpartition`` / ``partition`` of all rows at once).
+Each row runs in a fresh process: ``bench_cluster.synthetic_fingerprints(n)``, the full float32
+p = 0.2 matrix (``pairwise_distances``), then one step. Peak RSS is the process's ``VmHWM``
+(``bench_cluster.peak_mb``); "over the matrix" is that peak minus the resident size just after
+the matrix was built (what the step itself adds). Steps: ``knn_from_matrix`` (k = 16, the
+clustering's graph), ``core_distances_from_matrix`` (min samples 2), both as
+``cluster_workspace`` runs them before the map (knn graph, then HDBSCAN on the same matrix), and
+as baselines the whole-matrix selections these replaced (an ``argpartition`` / ``partition`` of
+all rows at once).
 """
 
 from __future__ import annotations
