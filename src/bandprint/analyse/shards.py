@@ -138,13 +138,14 @@ class _ShardSearch:
     exclude_ids: tuple[str, ...] | None
     exact: bool | None
 
-    def __call__(self, shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(ids, rows in the shard, distances)``, each ``[n_queries, ≤ k]``."""
+    def __call__(self, shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """``(ids, rows in the shard, distances)``, each ``[n_queries, ≤ k]``, and the
+        shard's size (so the caller need not read the shard again to place its rows)."""
         ids, vectors = shard()
         if len(ids) == 0:
             nq = len(self.queries)
             empty = np.full((nq, 0), None, object)
-            return empty, np.zeros((nq, 0), np.int64), np.zeros((nq, 0), np.float32)
+            return empty, np.zeros((nq, 0), np.int64), np.zeros((nq, 0), np.float32), 0
         cached = getattr(shard, "index", None)
         if cached is not None:
             index = cached(ids, vectors, self.p, self.kind, self.nprobe)
@@ -159,26 +160,19 @@ class _ShardSearch:
         rows, dist = index.search(self.queries, self.k, exclude=exclude, exact=self.exact)
         names = np.asarray(ids, dtype=object)[np.maximum(rows, 0)]
         names[rows < 0] = None
-        return names, rows, dist
+        return names, rows, dist, len(ids)
 
 
 def merge_nearest(
-    answers: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
-    k: int,
-    offsets: Sequence[int] | None = None,
+    answers: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, int]], k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The k nearest of per-shard answers ``(ids, rows, distances)`` (each ``[nq, k_s]``):
-    ids (object array, ``None`` where fewer than k exist), global rows (the shard's row plus
-    ``offsets[s]``, the rows before shard s; -1 where none, or everywhere without
-    ``offsets``) and distances (``inf`` where none), nearest first; equal distances keep
-    shard order."""
-    names_s, rows_s, dist_s = zip(*answers, strict=True)
-    if offsets is None:
-        rows_s = tuple(np.full(r.shape, -1, np.int64) for r in rows_s)
-    else:
-        rows_s = tuple(
-            np.where(r >= 0, r + int(o), -1) for r, o in zip(rows_s, offsets, strict=True)
-        )
+    """The k nearest of per-shard answers ``(ids, rows, distances, shard size)`` (each array
+    ``[nq, k_s]``, shards in order): ids (object array, ``None`` where fewer than k exist),
+    global rows (shards laid end to end; -1 where none) and distances (``inf`` where none),
+    nearest first; equal distances keep shard order."""
+    names_s, rows_s, dist_s, sizes = zip(*answers, strict=True)
+    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+    rows_s = tuple(np.where(r >= 0, r + int(o), -1) for r, o in zip(rows_s, offsets, strict=True))
     names = np.concatenate(names_s, axis=1)
     rows = np.concatenate(rows_s, axis=1).astype(np.int64)
     d = np.concatenate(dist_s, axis=1).astype(np.float32)
@@ -259,8 +253,10 @@ class ShardedIndex:
             None if exclude_ids is None else tuple(exclude_ids),
             exact,
         )
-        answers = self.map_fn(task, list(self.shards))
-        return merge_nearest(answers, int(k), self.offsets())
+        answers = list(self.map_fn(task, list(self.shards)))
+        if self._sizes is None:
+            self._sizes = np.array([a[3] for a in answers], np.int64)
+        return merge_nearest(answers, int(k))
 
     def knn_graph(
         self, k: int, refine: float = 0.0, progress: Callable[[int, int], None] | None = None
