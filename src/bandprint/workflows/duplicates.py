@@ -55,8 +55,7 @@ def duplicates_workspace(
             map_fn=map_function(engine, address),
         )
     else:
-        result = _in_memory(ws, model_id, threshold, k_mad, same_formula_only, p)
-        model = result.params.pop("model_id")
+        result, model = _in_memory(ws, model_id, threshold, k_mad, same_formula_only, p)
     result.params["model_id"] = model
     if write:
         ws.write_table(DUPLICATES_TABLE, result.table, result.params)
@@ -70,7 +69,7 @@ def _in_memory(
     k_mad: float,
     same_formula_only: bool,
     p: float,
-) -> DuplicateResult:
+) -> tuple[DuplicateResult, str]:
     index, model = workspace_index(ws, model_id, p)
     result = find_duplicates(
         index.ids,
@@ -82,8 +81,7 @@ def _in_memory(
         p=p,
         index=index,
     )
-    result.params["model_id"] = model
-    return result
+    return result, model
 
 
 def pair_distance(
