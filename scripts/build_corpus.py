@@ -6,18 +6,25 @@ For every prototype candidate (:mod:`bandprint.compute.prototypes`, round-robin 
 prototypes) the start geometry is relaxed with CHGNet (in-plane lattice and positions),
 written to ``structures.jsonl`` (the prototype table, reusable with ``bandprint compute``)
 and its PBE band structure computed with GPAW (LCAO dzp) into ``bands/<id>.json.gz``.
-Among the first 300 materials, every third also gets a settings twin (``<id>--settings``:
+Among the first 330 materials, every third also gets a settings twin (``<id>--settings``:
 single-zeta basis ``szp(dzp)``, 1.5× coarser k-mesh, 0.1 eV smearing) and every third a
 strain twin (``<id>--strain1`` / ``--strain2``: in-plane lattice stretched by 1 % or 2 %,
 positions scaled). Rerunning skips what is done; failures are listed in
-``bands/failures.csv`` and not retried unless ``--retry-failed``.
+``bands/failures.csv`` and not retried unless ``--retry-failed``. ``--cheapest-first``
+orders candidates by the median GPAW wall time of their prototype in the files already
+computed, so a session's compute time buys the most materials; structures are relaxed one
+job ahead of the workers in a background thread so no worker waits on CHGNet.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import queue
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +42,7 @@ from bandprint.compute.batch import (
 from bandprint.compute.prototypes import candidates
 
 ROOT = Path(__file__).resolve().parents[1] / "corpus" / "gpaw-2d"
-TWIN_RANGE = 300
+TWIN_RANGE = 330
 
 
 def load_table(path: Path) -> dict[str, dict]:
@@ -52,7 +59,39 @@ def atoms_of(row: dict) -> Atoms:
     return Atoms(row["symbols"], positions=row["positions"], cell=row["cell"], pbc=row["pbc"])
 
 
-def jobs(limit: int | None, out: Path, only: set[str] | None = None) -> Iterator[ComputeJob]:
+def prototype_cost(out: Path) -> dict[str, float]:
+    """Median GPAW wall time (s) per prototype over the band structures already in ``out``."""
+    times: dict[str, list[float]] = {}
+    for path in out.glob("*.json.gz"):
+        meta = orjson.loads(gzip.decompress(path.read_bytes()))["metadata"]
+        times.setdefault(meta["prototype"], []).append(meta.get("wall_time_s") or 0.0)
+    return {proto: statistics.median(ts) for proto, ts in times.items()}
+
+
+def prefetched(items: Iterator[ComputeJob], depth: int = 2) -> Iterator[ComputeJob]:
+    """``items`` produced ``depth`` ahead in a background thread (CHGNet relaxation runs
+    while the GPAW workers compute)."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    end = object()
+
+    def fill() -> None:
+        try:
+            for item in items:
+                buffer.put(item)
+        finally:
+            buffer.put(end)
+
+    threading.Thread(target=fill, daemon=True).start()
+    while (item := buffer.get()) is not end:
+        yield item
+
+
+def jobs(
+    limit: int | None,
+    out: Path,
+    only: set[str] | None = None,
+    cheapest_first: bool = False,
+) -> Iterator[ComputeJob]:
     import torch
 
     from bandprint.compute.relax import relax_slab, sane
@@ -61,7 +100,11 @@ def jobs(limit: int | None, out: Path, only: set[str] | None = None) -> Iterator
     table_path = ROOT / "structures.jsonl"
     table = load_table(table_path)
     base_settings = GPAWSettings()
-    for i, cand in enumerate(candidates()[:limit]):
+    order = list(enumerate(candidates()[:limit]))
+    if cheapest_first:
+        cost = prototype_cost(out)
+        order.sort(key=lambda ic: (cost.get(ic[1].prototype, float("inf")), ic[0]))
+    for i, cand in order:
         mid = cand.material_id
         if only is not None and mid not in only:
             continue
@@ -136,6 +179,11 @@ def main() -> None:
         help="comma-separated material ids to compute now (with their twins)",
     )
     ap.add_argument(
+        "--cheapest-first",
+        action="store_true",
+        help="candidates of the prototypes cheapest to compute so far first",
+    )
+    ap.add_argument(
         "--commit-every",
         type=int,
         default=0,
@@ -153,7 +201,14 @@ def main() -> None:
             commit()
 
     summary = compute_band_structures(
-        jobs(args.limit, out, set(args.only.split(",")) if args.only else None),
+        prefetched(
+            jobs(
+                args.limit,
+                out,
+                set(args.only.split(",")) if args.only else None,
+                cheapest_first=args.cheapest_first,
+            )
+        ),
         out,
         workers=args.workers,
         retry_failed=args.retry_failed,

@@ -90,7 +90,7 @@ def main() -> None:
         "from a ferromagnetic start where V, Cr, Mn, Fe, Co or Ni is present; both spins kept. "
         "Every file records its settings, GPAW version, magnetic moment, SCF iterations and "
         "wall time in its metadata.",
-        "- **Twins** (ground truth for duplicate and twin tests), among the first 300 "
+        "- **Twins** (ground truth for duplicate and twin tests), among the first 330 "
         "materials: every third has a *settings twin* `<id>--settings` (single-zeta "
         "`szp(dzp)`, 1.5× coarser k-mesh, 0.1 eV smearing: the same material as another "
         "database would compute it) and every third a *strain twin* `<id>--strain1|2` (in-plane "
