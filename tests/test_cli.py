@@ -22,8 +22,9 @@ OPTIONS = {
     "cluster": ["--embedding", "--format", "--group-eps", "--map-out", "--max-cluster-fraction",
                 "--min-cluster-size", "--min-dist", "--min-samples", "--model", "--n-neighbors",
                 "--no-root", "--p", "--root", "--seed", "--strategy", "--top"],
-    "compute": ["--2d", "--basis", "--bulk", "--kspacing", "--out", "--path-points", "--quiet",
-                "--retry-failed", "--smearing", "--time-limit", "--workers", "-q"],
+    "compute": ["--2d", "--address", "--basis", "--bulk", "--engine", "--kspacing", "--out",
+                "--path-points", "--quiet", "--retry-failed", "--smearing", "--time-limit",
+                "--workers", "-q"],
     "demo": ["--n", "--seed"],
     "duplicates": ["--address", "--engine", "--format", "--k-mad", "--model", "--out", "--p",
                    "--same-formula-only", "--sharded", "--show", "--threshold"],
@@ -81,7 +82,7 @@ def test_shared_options_read_the_same_in_every_command():
         "--format": ["list", "cluster", "sweep", "similar", "duplicates", "flatbands", "find"],
         "--min-samples": ["cluster", "structures"],
         "--keep-path": ["show", "render", "train", "fingerprint"],
-        "--engine": ["ingest", "fingerprint", "duplicates", "similar"],
+        "--engine": ["ingest", "fingerprint", "duplicates", "similar", "compute"],
         "--sharded": ["duplicates", "similar"],
     }.items():
         assert len({option(c, flag) for c in commands}) == 1, flag

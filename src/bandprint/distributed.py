@@ -1,4 +1,5 @@
-"""Run ingest and fingerprint on a Ray cluster (``--engine ray``), with the results of one machine.
+"""Run ingest, fingerprint and compute on a Ray cluster (``--engine ray``), with the results
+of one machine.
 
 What runs where:
 
@@ -10,17 +11,22 @@ What runs where:
   encoder actors, each holding the model (one per GPU where the cluster has GPUs, else one per
   CPU), read their materials from the workspace's Parquet shards, render and encode them with
   the single-machine ``Fingerprinter.transform``.
+* **compute** (``bandprint.compute.batch``): the driver reads the structures, skips what is done
+  and writes every band structure file and ``failures.csv``; each material is one Ray task
+  (``run_chunk_tasks``) that runs GPAW in its own process on that node and returns the file's
+  bytes or the reason it failed. Nodes need GPAW (``gpaw_python``) but no shared disk.
 
 So the store is written exactly as one machine writes it (write-once shards, atomic renames),
 and a fingerprint depends only on its image (``transform`` pads every batch to one size), so
-results do not depend on how the work was split. Workers read sources and shards by path: the
-inputs and the workspace must be on a file system every node mounts at the same path, and every
-node needs the same bandprint, torch and Ray installed.
+results do not depend on how the work was split. Ingest and fingerprint workers read sources
+and shards by path: the inputs and the workspace must be on a file system every node mounts at
+the same path, and every node needs the same bandprint, torch and Ray installed.
 
 Failures: a Ray worker process or node that dies has its tasks retried (``MAX_RETRIES``) and
 its actors replaced, elsewhere if the node is gone; work that still fails is reported (ingest:
-a failure line per source; fingerprint: per material) and was not stored, so a rerun reads or
-encodes just that. Everything written before stays, as on one machine.
+a failure line per source; fingerprint: per material; compute: a line of ``failures.csv``, as
+any failed material) and was not stored, so a rerun reads or encodes just that (compute: with
+``--retry-failed``). Everything written before stays, as on one machine.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import contextlib
 import logging
 import math
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -117,29 +123,41 @@ def _apply(fn: Any, item: Any) -> Any:
     return fn(item)
 
 
-# -- ingest -------------------------------------------------------------------------------------
+# -- ingest and compute -------------------------------------------------------------------------
+#: The end of ``run_chunk_tasks``' chunks (a chunk may be anything, ``None`` included).
+_END = object()
+
+
 def run_chunk_tasks(
     fn: Callable[[Any], Any],
-    chunks: Sequence[Any],
+    chunks: Iterable[Any],
     workers: int,
     on_result: Callable[[Any, Any], None],
     on_failure: Callable[[Any, str], None],
+    ahead: int = 3,
 ) -> None:
-    """``fn(chunk)`` for every chunk in Ray tasks (Ray must be connected, see ``ray_session``),
-    handing each result to ``on_result(chunk, result)`` in this process as it arrives; at most
-    ``3 · workers`` chunks in flight, so the driver's memory stays bounded. A chunk whose task
-    still fails after ``MAX_RETRIES`` goes to ``on_failure(chunk, reason)`` (one line) and the
-    rest goes on. ``fn`` and the chunks are pickled to the workers."""
+    """``fn(chunk)`` for every chunk in Ray tasks of one CPU each (Ray must be connected, see
+    ``ray_session``), handing each result to ``on_result(chunk, result)`` in this process as it
+    arrives; at most ``ahead · workers`` chunks in flight, so the driver's memory stays bounded
+    (more than ``workers`` keeps every worker busy between short tasks). ``chunks`` is read only
+    as tasks are sent, so it may be lazy. A chunk whose task still fails after ``MAX_RETRIES``
+    goes to ``on_failure(chunk, reason)`` (one line) and the rest goes on. ``fn`` and the
+    chunks are pickled to the workers."""
     import ray
 
     call = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_apply)
     pending: dict[Any, Any] = {}
-    next_chunk = 0
-    while next_chunk < len(chunks) or pending:
-        while next_chunk < len(chunks) and len(pending) < 3 * workers:
-            chunk = chunks[next_chunk]
-            pending[call.remote(fn, chunk)] = chunk
-            next_chunk += 1
+    todo = iter(chunks)
+    more = True
+    while True:
+        while more and len(pending) < ahead * workers:
+            chunk = next(todo, _END)
+            if chunk is _END:
+                more = False
+            else:
+                pending[call.remote(fn, chunk)] = chunk
+        if not pending:
+            break
         done, _ = ray.wait(list(pending), num_returns=1)
         for ref in done:
             chunk = pending.pop(ref)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from bandprint.cli.options import quiet_option, user_errors
+from bandprint.cli.options import check_engine, engine_options, quiet_option, user_errors
 
 
 @click.command()
@@ -21,9 +21,9 @@ from bandprint.cli.options import quiet_option, user_errors
 @click.option(
     "--workers",
     type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help="Materials computed at once (one core each).",
+    default=None,
+    help="Materials computed at once (one core each) [default: 1; with --engine ray: the "
+    "cluster's CPUs].",
 )
 @click.option("--basis", default="dzp", show_default=True, help="GPAW LCAO basis.")
 @click.option(
@@ -58,11 +58,12 @@ from bandprint.cli.options import quiet_option, user_errors
 )
 @click.option("--retry-failed", is_flag=True, help="Try again the materials that failed before.")
 @quiet_option()
+@engine_options
 @user_errors
 def compute(
     structures: tuple[str, ...],
     out_dir: str,
-    workers: int,
+    workers: int | None,
     basis: str,
     kspacing: float,
     smearing: float,
@@ -71,6 +72,8 @@ def compute(
     two_d: bool | None,
     retry_failed: bool,
     quiet: bool,
+    engine: str,
+    address: str | None,
 ) -> None:
     """Compute PBE band structures with GPAW (LCAO) for STRUCTURES into --out.
 
@@ -78,10 +81,14 @@ def compute(
     (.jsonl). Slabs get an in-plane k-mesh, ≥ 15 Å of vacuum and the 2-D high-symmetry path;
     magnetic elements are computed spin-polarised from a ferromagnetic start. A rerun skips
     what is done. Then: bandprint ingest OUT --into WS, and bandprint similar WS OUT/ID.json.gz.
+
+    With --engine ray each material is a task on a Ray cluster, run by the GPAW of the node it
+    lands on; this command writes every file, so --out need not be shared with the nodes.
     """
     from bandprint.compute import GPAWSettings
     from bandprint.compute import compute as run_compute
 
+    check_engine(engine, address)
     settings = GPAWSettings(
         basis=basis,
         kspacing=kspacing,
@@ -98,6 +105,8 @@ def compute(
         dimension=dimension,
         retry_failed=retry_failed,
         progress=not quiet,
+        engine=engine,
+        address=address,
     )
     click.echo(
         f"{len(summary.done)} computed, {len(summary.skipped)} already done or failed before, "

@@ -27,13 +27,16 @@ def compute(
     paths: Iterable[str | Path],
     out: str | Path,
     settings: GPAWSettings | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     dimension: str = "auto",
     retry_failed: bool = False,
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
 ) -> ComputeSummary:
     """Band structures of every structure in ``paths`` (files of any supported kind) written
-    to ``out``; unreadable structure files are listed as failures and the batch goes on."""
+    to ``out``; unreadable structure files are listed as failures and the batch goes on.
+    ``workers``, ``engine`` and ``address``: as ``compute_band_structures`` takes them."""
     settings = settings or GPAWSettings()
     gpaw_python()  # fail in one line before reading anything when GPAW is missing
     jobs: list[ComputeJob] = []
@@ -49,7 +52,13 @@ def compute(
             meta = {**meta, "structure_file": str(path)}
             jobs.append(ComputeJob(mid, prepared, settings, meta))
     summary = compute_band_structures(
-        jobs, out, workers=workers, retry_failed=retry_failed, progress=progress
+        jobs,
+        out,
+        workers=workers,
+        retry_failed=retry_failed,
+        progress=progress,
+        engine=engine,
+        address=address,
     )
     summary.failed.update(unreadable)
     return summary

@@ -2,11 +2,14 @@
 
 ``compute_band_structures(jobs, out)`` runs one GPAW process per material (in the Python that
 has GPAW, see :func:`gpaw_python`), at most ``workers`` at a time, each with a wall-time
-limit. Each finished material is written as ``OUT/<id>.json.gz``, a bandprint
-``BandStructure`` dictionary that ``bandprint ingest`` reads, atomically (temporary name,
-fsync, rename), so a killed batch leaves no half-written file and a rerun skips what is done.
-Every failure (SCF not converged, GPAW error, time limit, unphysical input) is appended to
-``OUT/failures.csv`` with its reason, and the batch goes on.
+limit: on this machine (``engine="local"``), or as Ray tasks on a cluster's nodes
+(``engine="ray"``). Either way :func:`compute_job` runs the material where it is placed and
+returns the file's bytes, and this process writes them: each finished material as
+``OUT/<id>.json.gz``, a bandprint ``BandStructure`` dictionary that ``bandprint ingest``
+reads, atomically (temporary name, fsync, rename), so a killed batch leaves no half-written
+file and a rerun skips what is done. Every failure (SCF not converged, GPAW error, time limit,
+unphysical input, a Ray task lost) is appended to ``OUT/failures.csv`` with its reason, and
+the batch goes on.
 """
 
 from __future__ import annotations
@@ -17,15 +20,15 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -130,17 +133,16 @@ def failed_ids(out: str | Path) -> dict[str, str]:
         return {row["material_id"]: row["reason"] for row in csv.DictReader(fh)}
 
 
-def _append_failure(out: Path, material_id: str, reason: str, lock: threading.Lock) -> None:
+def _append_failure(out: Path, material_id: str, reason: str) -> None:
     path = out / FAILURES
-    with lock:
-        new = not path.exists()
-        with open(path, "a", newline="") as fh:
-            w = csv.writer(fh)
-            if new:
-                w.writerow(["material_id", "reason"])
-            w.writerow([material_id, reason])
-            fh.flush()
-            os.fsync(fh.fileno())
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        w = csv.writer(fh)
+        if new:
+            w.writerow(["material_id", "reason"])
+        w.writerow([material_id, reason])
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def band_path(atoms: Atoms, npoints: int) -> dict[str, Any]:
@@ -258,45 +260,69 @@ def band_structure_from_result(job: ComputeJob, result: dict[str, Any]) -> BandS
     return bs
 
 
+def compute_job(
+    job: ComputeJob, python: str | None = None
+) -> tuple[bytes | None, str | None, float]:
+    """Compute one job here (in a thread of the local engine, or a Ray task on any node):
+    ``(data, None, seconds)`` with ``data`` the gzipped bandprint JSON of its band structure,
+    or ``(None, reason, seconds)`` when it failed (a one-line reason); ``seconds`` of wall time.
+    ``python`` is the GPAW Python, by default this machine's (``gpaw_python``)."""
+    if job.error:
+        return None, job.error, 0.0
+    t0 = time.time()
+    try:
+        python = python or gpaw_python()
+    except BandprintError as exc:  # GPAW missing on this node: the material fails, not the batch
+        return None, f"{exc} (on {socket.gethostname()})", 0.0
+    result = run_gpaw(job, python)
+    if "error" in result:
+        return None, result["error"], time.time() - t0
+    try:
+        bs = band_structure_from_result(job, result)
+    except BandprintError as exc:
+        return None, f"unreadable GPAW result: {exc}", time.time() - t0
+    data = gzip.compress(orjson.dumps(bs.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY), 9)
+    return data, None, time.time() - t0
+
+
 def compute_band_structures(
     jobs: Iterable[ComputeJob],
     out: str | Path,
-    workers: int = 1,
+    workers: int | None = None,
     retry_failed: bool = False,
     progress: bool = True,
     on_result: Callable[[str, str | None], None] | None = None,
     python: str | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> ComputeSummary:
     """Compute every job not already done in ``out``; see the module docstring.
 
     ``jobs`` may be a lazy iterable (structures relaxed on demand); it is consumed only as
     fast as workers free up. ``on_result(material_id, error_or_None)`` is called after each
-    material, e.g. to commit results as they come.
+    material, e.g. to commit results as they come. ``workers``: materials computed at once
+    (default: 1; with Ray, the cluster's CPUs).
+
+    ``engine="ray"`` computes each material in a Ray task of one CPU (``bandprint.distributed``)
+    on the cluster at ``address``, else on a new local one: GPAW runs on that node (its own
+    ``gpaw_python`` unless ``python`` is given), and this process writes the files, so ``out``
+    need not be shared. What is skipped, written and listed as failed is the same either way.
     """
     from tqdm import tqdm
 
+    if engine not in ("local", "ray"):
+        raise BandprintError(f"unknown engine {engine!r}: choose local or ray")
+    if engine == "ray":
+        from bandprint.distributed import import_ray
+
+        import_ray(address)  # a missing Ray or cluster is a one-line error before any work
+    else:
+        python = python or gpaw_python()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    python = python or gpaw_python()
     done, failed = done_ids(out), failed_ids(out)
     summary = ComputeSummary()
-    lock = threading.Lock()
     bar = tqdm(desc="compute", unit="material", disable=not progress)
-
-    def one(job: ComputeJob) -> tuple[str, str | None, float]:
-        if job.error:
-            return job.material_id, job.error, 0.0
-        t0 = time.time()
-        result = run_gpaw(job, python)
-        if "error" in result:
-            return job.material_id, result["error"], time.time() - t0
-        try:
-            bs = band_structure_from_result(job, result)
-        except BandprintError as exc:
-            return job.material_id, f"unreadable GPAW result: {exc}", time.time() - t0
-        data = gzip.compress(orjson.dumps(bs.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY), 9)
-        atomic_write_bytes(out / f"{job.material_id}.json.gz", data)
-        return job.material_id, None, time.time() - t0
 
     def pending() -> Iterator[ComputeJob]:
         for job in jobs:
@@ -305,32 +331,74 @@ def compute_band_structures(
                 continue
             yield job
 
-    queue = pending()
-    running: set[Future] = set()
+    def record(job: ComputeJob, data: bytes | None, error: str | None, seconds: float) -> None:
+        """Store one finished material (called in this process only, one at a time)."""
+        mid = job.material_id
+        summary.cpu_seconds += seconds
+        if error is not None:
+            summary.failed[mid] = error
+            _append_failure(out, mid, error)
+        else:
+            atomic_write_bytes(out / f"{mid}.json.gz", data)
+            summary.done.append(mid)
+        bar.update(1)
+        bar.set_postfix(done=len(summary.done), failed=len(summary.failed))
+        if on_result:
+            on_result(mid, error)
+
+    try:
+        if engine == "ray":
+            _compute_on_ray(pending(), record, workers, python, address)
+        else:
+            _compute_in_threads(pending(), record, workers or 1, python)
+    finally:
+        bar.close()
+    return summary
+
+
+#: ``record(job, data, error, seconds)`` of ``compute_band_structures``.
+_Record = Callable[[ComputeJob, bytes | None, str | None, float], None]
+
+
+def _compute_in_threads(
+    jobs: Iterator[ComputeJob], record: _Record, workers: int, python: str | None
+) -> None:
+    # Threads suffice: each waits on its own GPAW process.
+    running: dict[Future, ComputeJob] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while True:
             while len(running) < workers:
-                job = next(queue, None)
+                job = next(jobs, None)
                 if job is None:
                     break
-                running.add(pool.submit(one, job))
+                running[pool.submit(compute_job, job, python)] = job
             if not running:
                 break
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
-                mid, error, seconds = fut.result()
-                summary.cpu_seconds += seconds
-                if error:
-                    summary.failed[mid] = error
-                    _append_failure(out, mid, error, lock)
-                else:
-                    summary.done.append(mid)
-                bar.update(1)
-                bar.set_postfix(done=len(summary.done), failed=len(summary.failed))
-                if on_result:
-                    on_result(mid, error)
-    bar.close()
-    return summary
+                record(running.pop(fut), *fut.result())
+
+
+def _compute_on_ray(
+    jobs: Iterator[ComputeJob],
+    record: _Record,
+    workers: int | None,
+    python: str | None,
+    address: str | None,
+) -> None:
+    from bandprint.distributed import cluster_cpus, ray_session, run_chunk_tasks
+
+    with ray_session(address) as ray:
+        # One job in flight per worker: a GPAW run takes minutes, so a queue of tasks would only
+        # pull lazy jobs (relaxations) forward.
+        run_chunk_tasks(
+            partial(compute_job, python=python),
+            jobs,
+            workers or cluster_cpus(ray),
+            on_result=lambda job, result: record(job, *result),
+            on_failure=lambda job, reason: record(job, None, reason, 0.0),
+            ahead=1,
+        )
 
 
 def settings_twin(s: GPAWSettings) -> GPAWSettings:
@@ -362,6 +430,7 @@ __all__ = [
     "GPAWSettings",
     "band_structure_from_result",
     "compute_band_structures",
+    "compute_job",
     "done_ids",
     "failed_ids",
     "gpaw_python",
