@@ -63,6 +63,7 @@ ESTIMATORS = {
         checkpoint="run.ckpt",
         progress=False,
         encode_batch_size=8,
+        pull_weight=0.5,
     ),
     "FingerprintClusterer": lambda: FingerprintClusterer(
         min_cluster_size=7,

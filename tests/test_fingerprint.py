@@ -133,6 +133,149 @@ def test_a_model_trained_with_another_loss_records_it(tiny_images, tmp_path):
         tiny(loss="l1").fit(tiny_images[:24])
 
 
+# -- the twin pull --------------------------------------------------------------------------
+def test_pull_loss_is_zero_for_twins_scale_free_and_grows_with_distance():
+    from bandprint.fingerprint import pull_loss
+
+    gen = torch.Generator().manual_seed(0)
+    batch = torch.randn(16, 2, 2, 2, generator=gen)
+    anchors = batch[:4]
+    assert float(pull_loss(anchors, anchors.clone(), batch)) == 0.0
+    near = anchors + 0.1 * torch.randn(anchors.shape, generator=gen)
+    far = anchors + 1.0 * torch.randn(anchors.shape, generator=gen)
+    base = float(pull_loss(anchors, near, batch))
+    assert 0 < base < float(pull_loss(anchors, far, batch))
+    # Scaling every fingerprint by one factor changes nothing: the encoder cannot win by
+    # shrinking all fingerprints.
+    assert float(pull_loss(10 * anchors, 10 * near, 10 * batch)) == pytest.approx(base, rel=1e-5)
+    # Closed form: mean squared pair distance over the mean squared distance to the mean.
+    flat = batch.flatten(1)
+    spread = float(((flat - flat.mean(0)) ** 2).sum(1).mean())
+    pairs = float(((anchors - near).flatten(1) ** 2).sum(1).mean())
+    assert base == pytest.approx(pairs / spread, rel=1e-5)
+    with pytest.raises(BandprintError, match="4 anchors but 3 partners"):
+        pull_loss(anchors, near[:3], batch)
+
+
+def test_partners_come_from_the_anchor_group_on_the_training_side():
+    from bandprint.fingerprint import _group_codes, _Partners
+
+    groups = ["a", "a", "a", "b", "b", "c", "d", "d"]
+    codes = _group_codes(groups, 8)
+    train = np.array([0, 1, 2, 3, 5, 6])  # 4 (b) and 7 (d) validate
+    partners = _Partners(codes, train)
+    assert partners.n_pairable == 3  # the three a's; b, c and d have one training image each
+    rng = np.random.default_rng(0)
+    seen: dict[int, set[int]] = {0: set(), 1: set(), 2: set()}
+    for _ in range(50):
+        rows, mates = partners.draw(train, rng)
+        assert rows.tolist() == [0, 1, 2]
+        for anchor, mate in zip(train[rows], mates, strict=True):
+            seen[int(anchor)].add(int(mate))
+    assert seen == {0: {1, 2}, 1: {0, 2}, 2: {0, 1}}  # never itself, never a validation item
+    a = partners.draw(train, np.random.default_rng(3))[1]
+    assert np.array_equal(a, partners.draw(train, np.random.default_rng(3))[1])
+
+
+@pytest.fixture
+def one_thread():
+    # Tiny batches: thread start-up costs more than it saves on a shared machine.
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def shifted_twins(zoo_samples, n: int, shift_ev: float = 0.3):
+    """``n`` zoo materials drawn twice, the second time with the energy window moved by
+    ``shift_ev``: two views of each material, and their group labels."""
+    from dataclasses import replace
+
+    settings = RenderSettings(size=32)
+    lo, hi = settings.window
+    moved = replace(settings, window=(lo + shift_ev, hi + shift_ev))
+    images = np.concatenate(
+        [render_band_images(zoo_samples[:n], settings), render_band_images(zoo_samples[:n], moved)]
+    )
+    return images, [b.material_id for b in zoo_samples[:n]] * 2
+
+
+def test_twin_pull_brings_views_of_one_material_together(zoo_samples, one_thread):
+    """Relative to the distances between different materials, the two views of one material
+    end closer together with the pull than without it, from the same seed."""
+    images, groups = shifted_twins(zoo_samples, 32)
+    mates = np.equal.outer(groups, groups) & ~np.eye(len(groups), dtype=bool)
+    strangers = ~np.equal.outer(groups, groups)
+
+    def mate_ratio(pull_weight: float) -> float:
+        fp = tiny(epochs=6, val_fraction=0.0, pull_weight=pull_weight).fit(images, groups=groups)
+        z = fp.transform(images)
+        d = ((z[:, None] - z[None]) ** 2).sum(-1)
+        return float(d[mates].mean() / d[strangers].mean())
+
+    plain, pulled = mate_ratio(0.0), mate_ratio(3.0)
+    assert pulled < 0.5 * plain
+
+
+def test_twin_pull_is_recorded_and_resumes_exactly(zoo_samples, tmp_path, one_thread):
+    from sklearn.base import clone
+
+    images, groups = shifted_twins(zoo_samples, 12)
+    straight = tiny(epochs=3, pull_weight=2.0).fit(images, groups=groups)
+    assert all(e["train_pull"] > 0 for e in straight.history_)
+    assert straight.train_settings_.pull_weight == 2.0 and straight.info()["pull_weight"] == 2.0
+    assert clone(straight).get_params()["pull_weight"] == 2.0
+    straight.save(tmp_path / "m.pt")
+    assert Fingerprinter.load(tmp_path / "m.pt").info()["pull_weight"] == 2.0
+    ckpt = tmp_path / "run.ckpt"
+    tiny(epochs=3, pull_weight=2.0, checkpoint=ckpt).fit(images, groups=groups, stop_after=1)
+    resuming = Fingerprinter.from_checkpoint(ckpt, device="cpu", progress=False)
+    assert resuming.pull_weight == 2.0
+    resumed = resuming.fit(images, groups=[f"other {g}" for g in groups])  # relabelled: same
+    strip = lambda h: [(e["train_bce"], e["val_bce"], e["train_pull"]) for e in h]  # noqa: E731
+    assert strip(resumed.history_) == strip(straight.history_)
+    assert resumed.model_id_ == straight.model_id_
+    tiny(epochs=3, pull_weight=2.0, checkpoint=ckpt).fit(images, groups=groups, stop_after=1)
+    with pytest.raises(BandprintError, match="other groups; resume needs the same groups"):
+        Fingerprinter.from_checkpoint(ckpt, progress=False).fit(
+            images, groups=[i // 2 for i in range(24)]
+        )
+    # Without the pull, groups change nothing.
+    a = tiny(epochs=1).fit(images[:16])
+    b = tiny(epochs=1).fit(images[:16], groups=groups[:16])
+    assert a.model_id_ == b.model_id_
+
+
+def test_twin_pull_refuses_bad_groups(tiny_images):
+
+    data = tiny_images[:8]
+    with pytest.raises(BandprintError, match="pull_weight > 0 needs groups"):
+        tiny(pull_weight=1.0).fit(data)
+    with pytest.raises(BandprintError, match="groups has 7 labels for 8 images"):
+        tiny(pull_weight=1.0).fit(data, groups=[0, 0, 1, 1, 2, 2, 3])
+    with pytest.raises(BandprintError, match="groups has 9 labels for 8 images"):
+        tiny().fit(data, groups=list(range(9)))  # checked even without the pull
+    with pytest.raises(BandprintError, match="one label per image"):
+        tiny(pull_weight=1.0).fit(data, groups="aabbccdd")
+    with pytest.raises(BandprintError, match="hashable"):
+        tiny(pull_weight=1.0).fit(data, groups=[[0]] * 8)
+    with pytest.raises(BandprintError, match="no group holds two training-side images"):
+        tiny(pull_weight=1.0).fit(data, groups=list(range(8)))
+    with pytest.raises(BandprintError, match="pull weight must be a finite number >= 0"):
+        tiny(pull_weight=-0.5).fit(data, groups=[0] * 8)
+
+
+def test_settings_stored_before_the_twin_pull_load():
+    from dataclasses import asdict
+
+    from bandprint.fingerprint import TrainSettings
+
+    old = {k: v for k, v in asdict(TrainSettings(epochs=4)).items() if k != "pull_weight"}
+    assert TrainSettings.from_dict(old) == TrainSettings(epochs=4, pull_weight=0.0)
+    old_v1 = {**old, "seed": old.pop("random_state")}
+    assert TrainSettings.from_dict(old_v1).pull_weight == 0.0
+
+
 def test_fitted_attributes(trained):
     assert len(trained.history_) == 3 and trained.n_val_ == 5 and trained.n_train_ == 43
     assert trained.model_id_.startswith("tiny-") and len(trained.model_id_) == 15

@@ -90,6 +90,8 @@ class TrainSettings:
     val_fraction: float = 0.1
     random_state: int = 0
     loss: str = "bce"
+    #: Weight of the twin pull (``pull_loss``) in the training loss; 0 trains without it.
+    pull_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -109,10 +111,15 @@ class TrainSettings:
             raise BandprintError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
         if self.max_lr <= 0:
             raise BandprintError(f"learning rate must be positive, got {self.max_lr}")
+        if not (math.isfinite(self.pull_weight) and self.pull_weight >= 0):
+            raise BandprintError(
+                f"pull weight must be a finite number >= 0, got {self.pull_weight}"
+            )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainSettings:
-        """Settings stored in a model file or checkpoint (format version 1 says ``seed``)."""
+        """Settings stored in a model file or checkpoint (format version 1 says ``seed``;
+        files from before the twin pull have no ``pull_weight``: 0)."""
         d = dict(d)
         if "seed" in d:
             d["random_state"] = d.pop("seed")
@@ -150,6 +157,86 @@ def training_loss(
         dice = (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)
         return F.binary_cross_entropy_with_logits(logits, target) + (1 - dice).mean()
     raise BandprintError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+
+
+#: Added to the twin pull's denominator so that a batch of identical latents gives 0, not NaN.
+PULL_EPS = 1e-8
+
+
+def pull_loss(
+    z_anchor: Tensor, z_partner: Tensor, z_batch: Tensor, eps: float = PULL_EPS
+) -> Tensor:
+    """The twin pull: the mean squared Euclidean distance between each anchor's fingerprint
+    and its partner's (rows of ``z_anchor`` and ``z_partner``, ``[m, ...]``, flattened per
+    row), divided by the batch's spread, the mean squared distance of the rows of ``z_batch``
+    (``[n, ...]``) to their mean. Dimensionless: 0 when every pair coincides, about 2 when
+    partners are as far apart as two random members of the batch, unchanged when every
+    latent is scaled by one factor.
+
+    Why the division: without it the encoder could shrink all fingerprints and the decoder
+    scale them back up, making any absolute distance small at no cost. The spread keeps its
+    gradient, so the term can only fall by bringing twins closer relative to everything else
+    (which also pushes non-twins apart), never by rescaling."""
+    if len(z_anchor) != len(z_partner):
+        raise BandprintError(f"{len(z_anchor)} anchors but {len(z_partner)} partners")
+    pairs = (z_anchor.flatten(1) - z_partner.flatten(1)).pow(2).sum(1).mean()
+    flat = z_batch.flatten(1)
+    spread = (flat - flat.mean(0, keepdim=True)).pow(2).sum(1).mean()
+    return pairs / (spread + eps)
+
+
+def _group_codes(groups: Sequence[Any], n: int) -> np.ndarray:
+    """One integer per item, equal for items of one group (numbered in order of first
+    appearance, so that relabelling groups gives the same codes)."""
+    if isinstance(groups, str | bytes) or not hasattr(groups, "__len__"):
+        raise BandprintError("groups must be a sequence with one label per image")
+    if len(groups) != n:
+        raise BandprintError(f"groups has {len(groups)} labels for {n} images; give one per image")
+    codes: dict[Any, int] = {}
+    try:
+        return np.array([codes.setdefault(g, len(codes)) for g in groups], dtype=np.int64)
+    except TypeError:
+        raise BandprintError("group labels must be hashable (strings, numbers, tuples)") from None
+
+
+class _Partners:
+    """Draws, for images of the training side, another training-side image of the same group.
+
+    ``codes``: group codes of all images (``_group_codes``); ``train_idx``: the training-side
+    images. Validation images are never drawn: held out means never seen."""
+
+    def __init__(self, codes: np.ndarray, train_idx: np.ndarray) -> None:
+        train_idx = np.asarray(train_idx, dtype=np.int64)
+        # Training-side images sorted by group; each image knows its group's first place in
+        # that order, the group's size and its own place in it.
+        order = np.argsort(codes[train_idx], kind="stable")
+        self.members = train_idx[order]
+        sorted_codes = codes[self.members]
+        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        sizes = np.diff(np.r_[starts, len(sorted_codes)])
+        group_of = np.repeat(np.arange(len(starts)), sizes)
+        n = int(codes.shape[0])
+        self.start = np.zeros(n, np.int64)
+        self.size = np.zeros(n, np.int64)  # 0 for validation images: never anchors
+        self.place = np.zeros(n, np.int64)
+        self.start[self.members] = starts[group_of]
+        self.size[self.members] = sizes[group_of]
+        self.place[self.members] = np.arange(len(self.members)) - starts[group_of]
+
+    @property
+    def n_pairable(self) -> int:
+        """Training-side images that have a partner."""
+        return int(np.count_nonzero(self.size > 1))
+
+    def draw(self, anchors: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, partners)``: the positions in ``anchors`` whose image has a partner, and
+        for each one other member of its group drawn uniformly with ``rng``."""
+        anchors = np.asarray(anchors, dtype=np.int64)
+        rows = np.flatnonzero(self.size[anchors] > 1)
+        a = anchors[rows]
+        pick = rng.integers(0, self.size[a] - 1) if len(a) else np.zeros(0, np.int64)
+        pick = pick + (pick >= self.place[a])  # skip the anchor itself
+        return rows, self.members[self.start[a] + pick]
 
 
 # -- noise ----------------------------------------------------------------------------------
@@ -332,7 +419,9 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
     of training derives from (initial weights, split, batch order, noise). ``checkpoint`` is a
     file rewritten after every epoch; ``from_checkpoint`` continues the run it holds.
     ``device`` and ``precision`` concern training; fingerprints are always encoded in float32
-    as ``ENCODE_PRECISION`` says.
+    as ``ENCODE_PRECISION`` says. ``pull_weight`` (≥ 0, dimensionless): weight of the twin
+    pull (``pull_loss``), which draws the fingerprints of views of one material (``fit``'s
+    ``groups``) together; 0, the default, trains on reconstruction alone.
 
     A scikit-learn estimator: ``get_params``/``set_params``/``sklearn.base.clone`` see exactly
     the constructor's arguments, and ``clone`` gives an untrained copy.
@@ -356,6 +445,7 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
         checkpoint: str | Path | None = None,
         progress: bool = True,
         encode_batch_size: int | None = None,
+        pull_weight: float = 0.0,
     ) -> None:
         self.preset = preset
         self.epochs = epochs
@@ -373,6 +463,7 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
         self.checkpoint = checkpoint
         self.progress = progress
         self.encode_batch_size = encode_batch_size
+        self.pull_weight = pull_weight
 
     # -- settings -----------------------------------------------------------------------
     def _encode_batch(self) -> int:
@@ -407,6 +498,7 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
             self.val_fraction,
             self.random_state,
             self.loss,
+            pull_weight=self.pull_weight,
         )
         return config, render, train
 
@@ -500,6 +592,7 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
         X: Any,
         y: Any = None,
         *,
+        groups: Sequence[Any] | None = None,
         stop_after: int | None = None,
         data_note: str | None = None,
         val_indices: Sequence[int] | np.ndarray | None = None,
@@ -513,8 +606,21 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
         ``group_validation_mask`` for data holding several copies of one material); by default
         a seeded random ``val_fraction`` of them. Checkpoints keep the split, so a resumed run
         validates on the same items. Parameters are read, never changed.
+
+        ``groups``: one hashable label per item, equal for views of one material (Fermi-level
+        shifted copies, settings or strain twins); checked whenever given, used only when
+        ``pull_weight`` > 0, which needs them. Each batch then also encodes, for every image
+        with another training-side image in its group, one such partner (drawn with a
+        per-epoch seed, so runs repeat and resume exactly; validation items are never
+        partners), and the loss adds ``pull_weight · pull_loss`` of the pairs. Checkpoints
+        store a digest of the grouping (which items share a group, not the labels), and a
+        resumed run must pass the same grouping.
         """
         config, render, train = self._planned()
+        if train.pull_weight > 0 and groups is None:
+            raise BandprintError(
+                "pull_weight > 0 needs groups: one label per image, equal for views of one material"
+            )
         ckpt = self._resume_checkpoint(config, render, train)
         resume = getattr(self, "_resume_from", None)
         self.render_ = render
@@ -546,6 +652,22 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
             n_val = round(train.val_fraction * n)
             n_val = min(max(n_val, 1 if train.val_fraction > 0 else 0), n - 1)
             train_idx, val_idx = np.sort(perm[n_val:]), np.sort(perm[:n_val])
+        partners, groups_digest = None, None
+        if groups is not None:
+            codes = _group_codes(groups, n)
+            groups_digest = hashlib.sha256(codes.tobytes()).hexdigest()
+        if train.pull_weight > 0:
+            partners = _Partners(codes, train_idx)
+            if not partners.n_pairable:
+                raise BandprintError(
+                    "no group holds two training-side images, so the twin pull has no pairs; "
+                    "give views of one material the same group label"
+                )
+            if ckpt is not None and ckpt.get("groups_digest") != groups_digest:
+                raise BandprintError(
+                    f"{resume}: the checkpoint was trained with other groups; resume needs the "
+                    "same groups"
+                )
         data = torch.from_numpy(np.ascontiguousarray(with_channel_axis(images > 0.5), np.uint8))
 
         with torch.random.fork_rng(devices=[]):
@@ -598,8 +720,11 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
                 train_idx
             )
             noise_gen = torch.Generator().manual_seed(_epoch_seed(train.random_state, epoch, 1))
+            # Its own stream: a run without the pull draws exactly what it drew before.
+            pair_rng = np.random.default_rng(_epoch_seed(train.random_state, epoch, 2))
             model.train()
             total, count = 0.0, 0
+            pull_total, pull_batches = 0.0, 0
             bar = tqdm(
                 total=len(order),
                 desc=f"epoch {epoch + 1}/{train.epochs}",
@@ -608,19 +733,40 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
                 leave=False,
             )
             for b in range(steps):
-                idx = torch.from_numpy(order[b * train.batch_size : (b + 1) * train.batch_size])
+                batch = order[b * train.batch_size : (b + 1) * train.batch_size]
+                idx = torch.from_numpy(batch)
                 target = data[idx].float()
                 noised, _ = random_erase(target, train.noise_prob, noise_gen)
                 target = target.to(device).contiguous(memory_format=torch.channels_last)
                 noised = noised.to(device).contiguous(memory_format=torch.channels_last)
+                rows, mates = partners.draw(batch, pair_rng) if partners is not None else ([], [])
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                    logits = model(noised)
+                    if len(rows):
+                        # Partners go through the encoder in the same pass as the anchors, so
+                        # batch norm normalises both alike and their fingerprints compare.
+                        # They are encoded clean, as fingerprints are, and get no
+                        # reconstruction loss: every image is reconstructed once per epoch
+                        # with or without the pull, so materials with many views are not
+                        # reconstructed more often, and train_bce keeps its meaning.
+                        extra = data[torch.from_numpy(mates)].float().to(device)
+                        x = torch.cat([noised, extra]).contiguous(memory_format=torch.channels_last)
+                        z = model.encode(x)
+                        logits = model.decode(z[: len(batch)])
+                    else:
+                        logits = model(noised)
                 bce = F.binary_cross_entropy_with_logits(logits.float(), target)
                 loss = (
                     bce
                     if train.loss == "bce"
                     else training_loss(logits.float(), target, train.loss, pos_weight)
                 )
+                if len(rows):
+                    z = z.float()
+                    anchors = z[torch.from_numpy(rows).to(device)]
+                    pull = pull_loss(anchors, z[len(batch) :], z)
+                    loss = loss + train.pull_weight * pull
+                    pull_total += pull.item()
+                    pull_batches += 1
                 optimiser.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.step(optimiser)
@@ -635,20 +781,23 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
             val = self._evaluate(data[torch.from_numpy(val_idx)]) if n_val else math.nan
             seconds = time.perf_counter() - t0
             spent += seconds
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_bce": total / count,
-                    "val_bce": val,
-                    "lr_end": float(scheduler.get_last_lr()[0]),
-                    "seconds": seconds,
-                }
-            )
+            record = {
+                "epoch": epoch + 1,
+                "train_bce": total / count,
+                "val_bce": val,
+                "lr_end": float(scheduler.get_last_lr()[0]),
+                "seconds": seconds,
+            }
+            if partners is not None:
+                # The mean pull_loss of the epoch's batches (dimensionless, ~2 for strangers).
+                record["train_pull"] = pull_total / max(pull_batches, 1)
+            history.append(record)
             self.history_ = history
             if self.progress:
+                pulled = f", twin pull {record['train_pull']:.3f}" if partners is not None else ""
                 tqdm.write(
                     f"epoch {epoch + 1}/{train.epochs}: train BCE {total / count:.4f} "
-                    f"(noised inputs), validation BCE {val:.4f} ({seconds:.0f} s)"
+                    f"(noised inputs){pulled}, validation BCE {val:.4f} ({seconds:.0f} s)"
                 )
             if self.checkpoint is not None:
                 self._write(
@@ -660,6 +809,7 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
                         "scheduler": scheduler.state_dict(),
                         "scaler": scaler.state_dict(),
                         "val_indices": val_idx.tolist(),
+                        "groups_digest": groups_digest if partners is not None else None,
                     },
                     train_seconds=spent,
                 )
@@ -811,6 +961,7 @@ class Fingerprinter(TransformerMixin, BaseEstimator):
             "n_train": self.n_train_,
             "n_val": self.n_val_,
             "trained_on": self.trained_on_,
+            "pull_weight": self.train_settings_.pull_weight,
             "training_precision": self.precision_,
             "encode_device": str(self._device()),
             "encode_precision": ENCODE_PRECISION,
@@ -1113,6 +1264,7 @@ __all__ = [
     "group_validation_mask",
     "load_default_fingerprinter",
     "load_fingerprinter",
+    "pull_loss",
     "random_erase",
     "reconstruction_figure",
     "set_encode_device",
