@@ -3,7 +3,7 @@ corpus materials it never saw in any form.
 
     python scripts/train_corpus_model.py [--split material|prototype] [--epochs 20]
         [--n-zoo 1200] [--n-stacks 600] [--jitter 4] [--shifts -0.5,0.5] [--threads 1]
-        [--loss bce|weighted-bce|focal|bce+dice] [--line-width 1]
+        [--loss bce|weighted-bce|focal|bce+dice] [--line-width 1] [--pull 0]
         [--out bench/out/corpus-small.pt] [--dry-run]
 
 Data (everything on the training side of ``--split``, see ``bandprint.compute.corpus``: whole
@@ -16,6 +16,11 @@ twin groups or whole prototypes, chosen by a hash of the id):
 * ``--n-zoo`` tight-binding zoo samples (``bandprint.zoo.sample_zoo``, seed 0) and ``--n-stacks``
   decoupled stacks of them, as the shipped model's training uses (``train_default_model.py``):
   dense many-band pictures from physical spectra.
+
+``--pull W`` adds the twin pull (``Fingerprinter(pull_weight=W)``, ``bandprint.fingerprint.
+pull_loss``) over the same groups the validation split keeps whole: a corpus image's group is its
+entry's twin group (so every window shift and every twin of one material pull together), a zoo
+image's its material id (a zoo sample's only view), and each stack is its own group.
 
 Validation during training: 10 % of the training-side groups (zoo samples and corpus twin
 groups, each with every copy), never the held-out side. After training, the held-out side is
@@ -78,6 +83,7 @@ def main() -> None:
     ap.add_argument("--preset", default="small")
     ap.add_argument("--loss", default="bce", help="bce, weighted-bce, focal or bce+dice")
     ap.add_argument("--line-width", type=int, default=1, help="band lines, pixels")
+    ap.add_argument("--pull", type=float, default=0.0, help="twin-pull weight (0: none)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "corpus-small.pt")
     ap.add_argument("--dry-run", action="store_true")
@@ -95,6 +101,7 @@ def main() -> None:
         random_state=SEED,
         loss=args.loss,
         render=settings,
+        pull_weight=args.pull,
     )
     bss = load_corpus(CORPUS)
     test = held_out(bss, args.split)
@@ -117,6 +124,8 @@ def main() -> None:
             rows = np.flatnonzero(side)
             parts.append(stacked_images([zoo_bs[i] for i in rows], zoo_images[rows], n, SEED))
             val_parts.append(np.full(n, side is val_zoo))
+            # Each stack is a material of its own for the twin pull.
+            groups += [f"stack:{len(groups) + k}" for k in range(n)]
     images = np.concatenate(parts)
     val = np.concatenate(val_parts)
     n_test_groups = len({twin_group(b) for b, t in zip(bss, test, strict=True) if t})
@@ -134,9 +143,10 @@ def main() -> None:
         f"GPAW corpus, training side of the {args.split} split ({len(train_bss)} entries, "
         f"window shifts {shifts} eV and {args.jitter} jitters within ±{JITTER_EV} eV) + "
         f"sample_zoo({args.n_zoo}, seed={SEED}) + {args.n_stacks} stacks"
+        + (f"; twin pull weight {args.pull}" if args.pull else "")
     )
     fp.set_params(checkpoint=args.out.with_suffix(".ckpt"))
-    fp.fit(images, data_note=note, val_indices=np.flatnonzero(val))
+    fp.fit(images, groups=groups, data_note=note, val_indices=np.flatnonzero(val))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fp.save(args.out, half=True)
 
@@ -154,6 +164,7 @@ def main() -> None:
         "baseline_bce": shipped.info().get("baseline_bce"),
         "train_seconds": fp.train_seconds_,
         "threads": args.threads,
+        "pull_weight": args.pull,
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     args.out.with_suffix(".json").write_text(json.dumps(log, indent=2) + "\n")
