@@ -152,3 +152,45 @@ def test_every_labelled_k_point_of_the_corpus_is_the_special_point_it_names() ->
                 if normalize_label(name) not in spec.labels_at(bs.kpoints[i]):
                     wrong.append(f"{bs.material_id}: {name} at {np.round(bs.kpoints[i], 3)}")
     assert not wrong, wrong[:5]
+
+
+def test_select_corpus_keeps_prototypes_and_twin_groups_whole() -> None:
+    from bandprint.compute.corpus import load_corpus, select_corpus, twin_group
+
+    bss = load_corpus(BANDS)
+    by_id = {b.material_id: b for b in bss}
+    groups: dict[str, set[str]] = {}
+    for b in bss:
+        groups.setdefault(twin_group(b), set()).add(b.material_id)
+    protos = {b.metadata["prototype"] for b in bss}
+    limit = 3 * len(protos)
+    chosen = select_corpus(bss, limit)
+    assert chosen == select_corpus(list(reversed(bss)), limit)[::-1]  # order-free choice
+    assert 0 < len(chosen) <= limit
+    assert len(set(chosen)) == len(chosen)
+    # Every prototype, and only whole twin groups, with real twins among them.
+    assert {by_id[m].metadata["prototype"] for m in chosen} == protos
+    for m in chosen:
+        assert groups[twin_group(by_id[m])] <= set(chosen), m
+    assert any(by_id[m].metadata.get("twin_of") in chosen for m in chosen)
+    assert select_corpus(bss, len(bss)) == [b.material_id for b in bss]
+    assert select_corpus(bss, 0) == []
+
+
+def test_corpus_dir_finds_the_checkout_the_environment_or_nothing(tmp_path, monkeypatch):
+    import bandprint.compute.corpus as corpus
+    from bandprint.errors import BandprintError
+
+    monkeypatch.delenv(corpus.CORPUS_ENV, raising=False)
+    assert corpus.corpus_dir() == BANDS
+    # Installed from a wheel: the module sits in site-packages, with no corpus beside it.
+    fake = tmp_path / "site-packages" / "bandprint" / "compute" / "corpus.py"
+    monkeypatch.setattr(corpus, "__file__", str(fake))
+    assert corpus.corpus_dir() is None
+    # An explicit folder wins, and must hold band structures.
+    monkeypatch.setenv(corpus.CORPUS_ENV, str(tmp_path))
+    with pytest.raises(BandprintError, match=corpus.CORPUS_ENV):
+        corpus.corpus_dir()
+    one = sorted(BANDS.glob("*.json.gz"))[0]
+    (tmp_path / one.name).write_bytes(one.read_bytes())
+    assert corpus.corpus_dir() == tmp_path
