@@ -519,3 +519,15 @@ def test_fingerprinter_must_match_the_workspace_model(tmp_path: Path) -> None:
     ws.write_fingerprints("other-model", ["a", "b"], np.zeros((2, 98), dtype=np.float32))
     with pytest.raises(BandprintError, match="come from model other-model"):
         load_workspace_fingerprinter(ws)
+
+
+def test_metadata_values_and_titles_name_a_materials_prototype() -> None:
+    from bandprint.report.data import material_title, metadata_value
+
+    meta = pd.Series(['{"prototype":"2H-MX2","sg_symbol":"P-6m2"}', "{}", None, '{"a":1}'])
+    assert metadata_value(meta, "prototype").tolist() == ["2H-MX2", "", "", ""]
+    assert metadata_value(meta, "sg_symbol").tolist() == ["P-6m2", "", "", ""]
+    # A prototype the id already spells out is not repeated.
+    assert material_title("MoS2", "2H-MX2_MoS2", "2H-MX2") == "MoS2 (2H-MX2_MoS2)"
+    assert material_title("MoS2", "c2db-17", "2H-MX2") == "MoS2 (c2db-17), 2H-MX2"
+    assert material_title(None, "x-1", "") == "x-1 (x-1)"

@@ -70,6 +70,14 @@ MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 IMAGE_CACHE = 512
 #: Exemplars shown on a material page.
 PAGE_EXEMPLARS = 6
+#: Metadata a material page lists with the catalogue's facts when the source records it
+#: (fact name → metadata key): what a computed corpus says about structure and magnetism.
+PAGE_METADATA = {
+    "prototype": "prototype",
+    "space_group": "sg_symbol",
+    "magnetic_state": "magnetic_state",
+    "twin_of": "twin_of",
+}
 
 
 def _is_loopback(host: str) -> bool:
@@ -263,6 +271,10 @@ class Explorer:
         from bandprint.store import CATALOG_COLUMNS
 
         facts = {c: _finite(row[c]) for c in CATALOG_COLUMNS if c != "metadata" and c in row.index}
+        meta = json.loads(row["metadata"]) if row.get("metadata") else {}
+        facts.update(
+            {name: _finite(meta[key]) for name, key in PAGE_METADATA.items() if meta.get(key)}
+        )
         out: dict[str, Any] = {"material_id": material_id, "facts": facts}
         i = self._index.get(material_id)
         if i is not None:

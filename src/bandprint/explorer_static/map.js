@@ -127,6 +127,7 @@
     tip.innerHTML = (src ? '<img alt="band structure" src="' + esc(src) + '">' : "") +
       "<b>" + esc(D.points.formula[i] || D.points.id[i]) + "</b> " + esc(D.points.id[i]) + "<br>" +
       swatch(D.points.cluster[i]) + esc(clusterName(D.points.cluster[i])) + " · " + esc(gapText(i)) +
+      (D.points.prototype && D.points.prototype[i] ? "<br>prototype " + esc(D.points.prototype[i]) : "") +
       (D.points.path[i] ? "<br>path " + esc(D.points.path[i]) : "");
     tip.dataset.id = D.points.id[i];
     tip.hidden = false;
@@ -242,6 +243,7 @@
       "<tr><td>cluster</td><td>" + swatch(P.cluster[i]) + esc(clusterName(P.cluster[i])) +
       (P.probability[i] != null && P.cluster[i] >= 0 ? " (membership " + P.probability[i].toFixed(2) + ")" : "") + "</td></tr>" +
       "<tr><td>character</td><td>" + esc(gapText(i)) + "</td></tr>" +
+      (P.prototype && P.prototype[i] ? "<tr><td>prototype</td><td>" + esc(P.prototype[i]) + "</td></tr>" : "") +
       (P.path[i] ? "<tr><td>k-path</td><td>" + esc(P.path[i]) + "</td></tr>" : "") +
       (P.is_flat[i] != null ? "<tr><td>flat bands</td><td>" + (P.is_flat[i] ? "yes" : "no") + "</td></tr>" : "") +
       "</table></div>";

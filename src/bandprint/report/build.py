@@ -39,6 +39,8 @@ from bandprint.report.data import (
     describe_group,
     flat_at_fermi,
     material_character,
+    material_title,
+    metadata_value,
     strip_labels,
 )
 from bandprint.report.figures import (
@@ -96,11 +98,15 @@ def load_map_data(ws: Workspace | str | Path) -> MapData:
             points[col] = default
     points["group"] = points["group"].fillna(-1).astype(int)
     catalog = ws.catalog()
-    facts = catalog[["material_id", "formula", "band_gap", "is_metal", "path", "nspin"]]
+    catalog["prototype"] = metadata_value(catalog["metadata"], "prototype")
+    facts = catalog[
+        ["material_id", "formula", "band_gap", "is_metal", "path", "nspin", "prototype"]
+    ]
     if "formula" in points:
         facts = facts.drop(columns=["formula"])
     points = points.merge(facts, on="material_id", how="left")
     points["formula"] = points["formula"].fillna("").astype(str)
+    points["prototype"] = points["prototype"].fillna("").astype(str)
     points["character"] = [
         material_character(g, None if pd.isna(m) else bool(m))
         for g, m in zip(points["band_gap"], points["is_metal"], strict=True)
@@ -207,7 +213,14 @@ def plot_exemplars(data: MapData, cluster: int, k: int = 6) -> Figure:
     ids = data.exemplars(cluster, k)
     bss = list(ws.iter_band_structures(ids, with_structure=False))
     pts = data.points.set_index("material_id")
-    titles = [f"{bs.formula or pts.at[bs.material_id, 'formula']} ({bs.material_id})" for bs in bss]
+    titles = [
+        material_title(
+            bs.formula or pts.at[bs.material_id, "formula"],
+            bs.material_id,
+            pts.at[bs.material_id, "prototype"],
+        )
+        for bs in bss
+    ]
     size = int((data.points["cluster"] == cluster).sum())
     chars = data.points[data.points["cluster"] == cluster]
     desc = describe_group(chars) if len(chars) else ""

@@ -111,13 +111,37 @@ def describe_group(members: pd.DataFrame) -> str:
     return text
 
 
+def metadata_value(metadata: pd.Series, key: str) -> pd.Series:
+    """``key`` of each catalogue row's metadata (JSON text, the catalogue's ``metadata``
+    column) as text; "" where the row has no such entry."""
+    import orjson
+
+    out = pd.Series("", index=metadata.index, dtype=object)
+    # Only rows that mention the key are parsed: most sources never set it.
+    has = metadata.fillna("").astype(str).str.contains(f'"{key}"', regex=False)
+    for i, text in metadata[has].items():
+        value = orjson.loads(text).get(key)
+        out.at[i] = "" if value is None else str(value)
+    return out
+
+
+def material_title(formula: str | None, material_id: str, prototype: str | None = None) -> str:
+    """How a figure names a material: ``formula (id)``, with its structure prototype added
+    when it has one that its id does not already spell out."""
+    title = f"{formula or material_id} ({material_id})"
+    if prototype and prototype not in material_id:
+        title += f", {prototype}"
+    return title
+
+
 @dataclass
 class MapData:
     """Everything the figures and pages show about the mapped materials.
 
     ``points`` has one row per material of the clusters table, in its order: material_id,
     formula, cluster (−1 unclassified), probability, exemplar_rank, x, y, group (−1 none), and
-    from the catalog band_gap, is_metal, path, character; from the flat-band table, when
+    from the catalog band_gap, is_metal, path, character, prototype (the source's structure
+    prototype from the metadata, "" when it names none); from the flat-band table, when
     stored, is_flat, flatness_score, flat_strip, flat_at_fermi. ``strip_labels`` names the
     flat-band strips (``1: "+0.5…+1 eV"``).
     """

@@ -76,6 +76,7 @@ def map_payload(
             "band_gap": col("band_gap", 3),
             "character": pts["character"].tolist(),
             "path": col("path"),
+            "prototype": [v or None for v in col("prototype")],
             "is_flat": [None if v is None else bool(v) for v in col("is_flat")],
         },
         "clusters": [
