@@ -92,18 +92,33 @@ def serve(workspace: str, port: int, host: str, model: str | None, verbose: bool
 @click.command()
 @click.argument("out_dir", default="demo-out", type=click.Path(file_okay=False))
 @click.option("--n", "n_zoo", default=None, type=click.IntRange(min=50), help="Zoo size.")
+@click.option(
+    "--corpus",
+    "corpus_limit",
+    default=None,
+    type=click.IntRange(min=0),
+    help="Most GPAW corpus band structures to take (0: none; default: "
+    "bandprint.demo.DEMO_CORPUS_LIMIT).",
+)
 @seed_option("Seed of the zoo.")
 @user_errors
-def demo(out_dir: str, n_zoo: int | None, seed: int) -> None:
+def demo(out_dir: str, n_zoo: int | None, corpus_limit: int | None, seed: int) -> None:
     """Run the whole pipeline on built-in data into OUT_DIR and write the report.
 
-    A tight-binding zoo (with planted near-duplicates) and the bundled real DFT samples are
+    A tight-binding zoo (with planted near-duplicates), the bundled real DFT samples and, from
+    a source checkout (or $BANDPRINT_CORPUS), the project's GPAW corpus of 2-D materials are
     ingested, fingerprinted with the shipped model, clustered and mapped, screened for flat
     bands and duplicates, and drawn in a report. Offline; a few minutes on a laptop.
     """
-    from bandprint.demo import DEMO_ZOO_SIZE, run_demo
+    from bandprint.demo import DEMO_CORPUS_LIMIT, DEMO_ZOO_SIZE, run_demo
 
-    result = run_demo(out_dir, n_zoo=n_zoo or DEMO_ZOO_SIZE, seed=seed, say=click.echo)
+    result = run_demo(
+        out_dir,
+        n_zoo=n_zoo or DEMO_ZOO_SIZE,
+        seed=seed,
+        say=click.echo,
+        corpus_limit=DEMO_CORPUS_LIMIT if corpus_limit is None else corpus_limit,
+    )
     total = sum(result.seconds.values())
     click.echo(
         f"\n{result.n_materials} materials: {result.n_clusters} clusters, "
@@ -112,6 +127,14 @@ def demo(out_dir: str, n_zoo: int | None, seed: int) -> None:
         f"{result.n_planted_found} of the {result.n_planted_duplicates} planted near-duplicates "
         f"({total:.0f} s)."
     )
+    if result.n_corpus:
+        click.echo(
+            f"Real DFT: {result.n_corpus} GPAW band structures of "
+            f"{result.n_corpus_prototypes} prototypes, {result.n_corpus_twins} of them settings "
+            f"or strain twins of another: the duplicate finder paired "
+            f"{result.n_corpus_twins_found} twins with their originals, and for "
+            f"{result.n_corpus_twins_nearest} the original is the nearest material."
+        )
     click.echo(f"Workspace: {result.workspace}  (try: bandprint list {result.workspace})")
     click.echo(f"Open the report: {result.report_index.resolve()}")
     click.echo(f"Or explore it:   bandprint serve {result.workspace}")
