@@ -72,6 +72,42 @@ def corpus_images(bss: list, settings: RenderSettings, shifts: list[float], jitt
     return np.stack(images), np.array(source)
 
 
+def training_set(
+    train_bss: list,
+    settings: RenderSettings,
+    shifts: list[float],
+    jitter: int,
+    n_zoo: int,
+    n_stacks: int,
+    seed: int = SEED,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The training images (the corpus entries ``train_bss`` with their window shifts and
+    jitters, ``n_zoo`` zoo samples and ``n_stacks`` stacks of them), the validation mask
+    (10 % of the groups, every copy of one on the same side) and each image's group label
+    (``corpus:<twin group>``, ``zoo:<id>``, ``stack:<n>``) for the twin pull."""
+    c_images, c_src = corpus_images(train_bss, settings, shifts, jitter)
+    zoo_bs = zoo.sample_zoo(n_zoo, seed=seed) if n_zoo else []
+    zoo_images = (
+        render_band_images(zoo_bs, settings)
+        if zoo_bs
+        else np.zeros((0, *c_images.shape[1:]), np.uint8)
+    )
+    groups = [f"zoo:{b.material_id}" for b in zoo_bs]
+    groups += [f"corpus:{twin_group(train_bss[i])}" for i in c_src]
+    val = group_validation_mask(groups, 0.1, seed)
+    val_zoo = val[: len(zoo_bs)]
+    parts, val_parts = [zoo_images, c_images], [val_zoo, val[len(zoo_bs) :]]
+    if n_stacks and len(zoo_bs):
+        n_val = round(0.1 * n_stacks)
+        for side, n in ((~val_zoo, n_stacks - n_val), (val_zoo, n_val)):
+            rows = np.flatnonzero(side)
+            parts.append(stacked_images([zoo_bs[i] for i in rows], zoo_images[rows], n, seed))
+            val_parts.append(np.full(n, side is val_zoo))
+            # Each stack is a material of its own for the twin pull.
+            groups += [f"stack:{len(groups) + k}" for k in range(n)]
+    return np.concatenate(parts), np.concatenate(val_parts), groups
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", choices=["material", "prototype"], default="material")
@@ -106,33 +142,16 @@ def main() -> None:
     bss = load_corpus(CORPUS)
     test = held_out(bss, args.split)
     train_bss = [b for b, t in zip(bss, test, strict=True) if not t]
-    c_images, c_src = corpus_images(train_bss, settings, shifts, args.jitter)
-    zoo_bs = zoo.sample_zoo(args.n_zoo, seed=SEED) if args.n_zoo else []
-    zoo_images = (
-        render_band_images(zoo_bs, settings)
-        if zoo_bs
-        else np.zeros((0, settings.size, settings.size), np.uint8)
+    images, val, groups = training_set(
+        train_bss, settings, shifts, args.jitter, args.n_zoo, args.n_stacks
     )
-    groups = [f"zoo:{b.material_id}" for b in zoo_bs]
-    groups += [f"corpus:{twin_group(train_bss[i])}" for i in c_src]
-    val = group_validation_mask(groups, 0.1, SEED)
-    val_zoo = val[: len(zoo_bs)]
-    parts, val_parts = [zoo_images, c_images], [val_zoo, val[len(zoo_bs) :]]
-    if args.n_stacks and len(zoo_bs):
-        n_val = round(0.1 * args.n_stacks)
-        for side, n in ((~val_zoo, args.n_stacks - n_val), (val_zoo, n_val)):
-            rows = np.flatnonzero(side)
-            parts.append(stacked_images([zoo_bs[i] for i in rows], zoo_images[rows], n, SEED))
-            val_parts.append(np.full(n, side is val_zoo))
-            # Each stack is a material of its own for the twin pull.
-            groups += [f"stack:{len(groups) + k}" for k in range(n)]
-    images = np.concatenate(parts)
-    val = np.concatenate(val_parts)
+    n_corpus = sum(g.startswith("corpus:") for g in groups)
+    n_zoo = sum(g.startswith("zoo:") for g in groups)
     n_test_groups = len({twin_group(b) for b, t in zip(bss, test, strict=True) if t})
     print(
-        f"corpus: {len(train_bss)} training-side entries → {len(c_images)} images; held out "
+        f"corpus: {len(train_bss)} training-side entries → {n_corpus} images; held out "
         f"({args.split} split): {int(test.sum())} entries in {n_test_groups} twin groups; "
-        f"zoo {len(zoo_images)} + stacks {len(images) - len(zoo_images) - len(c_images)}; "
+        f"zoo {n_zoo} + stacks {len(images) - n_zoo - n_corpus}; "
         f"{len(images)} images, {int(val.sum())} validate "
         f"({time.perf_counter() - t0:.0f} s to render)",
         flush=True,
