@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bandprint import read_band_structure, zoo
+from bandprint import read_band_structure, read_band_structures, zoo
 from bandprint.analyse.flatband_cnn import (
     BLOCK_SHAPE,
     RENDER_VARIANTS,
@@ -207,3 +207,21 @@ def test_kpoint_grid_without_a_path_is_not_analysed_by_the_cnn(real_dir) -> None
     x, y = labelled_blocks(nio)
     assert x.shape == (0, *BLOCK_SHAPE) and y.shape == (0,)
     assert render_for_blocks(nio)[2].shape == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("path", "segment"),
+    [("pymatgen-json/CaO_2605_bandstructure.json", None), ("vasp/OsO2", "Γ–M")],
+)
+def test_cnn_blocks_sit_where_the_eigen_detector_puts_them(real_dir, path, segment) -> None:
+    # CaO is an insulator (mid-gap far from E_F) and OsO2's path is not the canonical one: the
+    # picture cut into blocks must keep E_F and the file's segment order, else flat bands land
+    # in other strips (CaO: 10–11 for 8) or other segments (OsO2: Z–R for Γ–M).
+    (bs,) = read_band_structures(real_dir / path)
+    eig = detect_flat_bands(bs, window=(-6, 2))
+    img = detect_flat_bands_image(bs, window=(-6, 2))
+    assert eig.strips and img.strips == eig.strips
+    assert img.block_flat.tolist() == eig.block_flat.tolist()
+    if segment is not None:
+        names = [eig.segment_names[j] for j in np.flatnonzero(eig.block_flat.any(axis=0))]
+        assert names == [segment]

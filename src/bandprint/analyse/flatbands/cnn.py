@@ -266,6 +266,11 @@ def render_for_blocks(
         window=image_window,
         x_axis=variant.x_axis,  # type: ignore[arg-type]
         line_width=variant.line_width,
+        # Strips are energies about E_F and the column pairs below come from bs's own segment
+        # order, so the picture must keep both (the fingerprint's canonical path and mid-gap
+        # reference would move the bands away from the blocks cut for them).
+        canonical_path=False,
+        energy_reference="fermi",
     )
     xs = path_x(bs, variant.x_axis)  # type: ignore[arg-type]
     scale = (size - 1) / float(xs[-1][-1])
