@@ -7,7 +7,8 @@ Writes N materials in the 2DMatPedia layout (db.json with structures + bands/<id
 
 * ``ingest`` into a fresh workspace (median of ``--runs``), with all workers and with one;
 * the rerun where every file is unchanged;
-* the ``bandprint ingest`` command once (process start-up included);
+* the ``bandprint ingest`` command (median of ``--runs``, process start-up included);
+* the store's size on disk (band shards) against the JSON's;
 * reading back: catalog, ``get`` latency, iteration throughput;
 * the baseline: ``json`` load + pymatgen ``BandStructureSymmLine.from_dict`` on a subset, one
   process (what reading these files through pymatgen costs).
@@ -120,6 +121,12 @@ def main() -> None:
         print(f"rerun, all unchanged: median {statistics.median(reruns):.2f} s")
 
         ws = Workspace(ws_path)
+        shards = sorted(ws.bands_dir.glob("*.parquet"))
+        stored = sum(f.stat().st_size for f in shards)
+        print(
+            f"store: {len(shards)} band shards, {stored / 1e6:.0f} MB "
+            f"({size / stored:.1f}× smaller than the JSON)"
+        )
         t_cat = _timed(ws.catalog)
         ids = ws.ids()
         sample = ids[:: max(1, len(ids) // 200)]
