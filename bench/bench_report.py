@@ -4,7 +4,8 @@ how fast Chromium opens it.
     python bench/bench_report.py [--n 3000] [--runs 3] [--model FILE] [--baseline 100]
 
 Builds (once, cached in ``bench/out/bench-report-ws-<n>``) a workspace of ``n`` zoo samples,
-fingerprinted with the shipped model (or ``--model``), clustered and flat-band analysed; then
+fingerprinted with the shipped model (or ``--model``), clustered and flat-band analysed (its
+clusters are printed); then
 times ``build_report`` (median of ``--runs``; wall and CPU seconds of this process, and the
 seconds of each stage from the progress messages), reports map.html's size and thumbnails'
 mean size, and, when ``/usr/bin/chromium`` and Playwright are there, the time until the map in
@@ -165,6 +166,13 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=100)
     args = parser.parse_args()
     ws = build_workspace(args.n, args.model)
+    from bandprint.store import Workspace
+
+    labels = Workspace(ws).read_table("clusters")["cluster"]
+    print(
+        f"workspace: {len(labels)} materials, {labels[labels >= 0].nunique()} clusters, "
+        f"{int((labels < 0).sum())} unclassified"
+    )
     time_report(ws, args.runs, args.model)
     time_thumbnails(ws, args.baseline)
     time_browser(ws, args.runs, args.model)
