@@ -47,7 +47,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bandprint import zoo  # noqa: E402
 from bandprint.compute.corpus import held_out, load_corpus, twin_group  # noqa: E402
-from bandprint.fingerprint import Fingerprinter, group_validation_mask  # noqa: E402
+from bandprint.fingerprint import (  # noqa: E402
+    Fingerprinter,
+    group_validation_mask,
+    reconstruction_figure,
+)
 from bandprint.model import preset_config  # noqa: E402
 from bandprint.render import RenderSettings, render_band_images  # noqa: E402
 from train_default_model import stacked_images  # noqa: E402
@@ -119,6 +123,14 @@ def main() -> None:
     ap.add_argument("--preset", default="small")
     ap.add_argument("--loss", default="bce", help="bce, weighted-bce, focal or bce+dice")
     ap.add_argument("--line-width", type=int, default=1, help="band lines, pixels")
+    ap.add_argument("--window", default="-4,4", help="energy window, eV: low,high")
+    ap.add_argument("--x-axis", choices=["distance", "index"], default="distance")
+    ap.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        help="write reconstructions of held-out materials (metal, semiconductor, flat band) here",
+    )
     ap.add_argument("--pull", type=float, default=0.0, help="twin-pull weight (0: none)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "corpus-small.pt")
@@ -128,8 +140,13 @@ def main() -> None:
     shifts = [float(s) for s in args.shifts.split(",") if s.strip()]
 
     t0 = time.perf_counter()
+    config = preset_config(args.preset)
     settings = RenderSettings(
-        size=preset_config(args.preset).input_size, line_width=args.line_width
+        size=config.input_size,
+        line_width=args.line_width,
+        window=tuple(float(v) for v in args.window.split(",")),
+        x_axis=args.x_axis,
+        spins="channels" if config.channels == 2 else "both",
     )
     fp = Fingerprinter(
         preset=args.preset,
@@ -164,7 +181,8 @@ def main() -> None:
         f"sample_zoo({args.n_zoo}, seed={SEED}) + {args.n_stacks} stacks"
         + (f"; twin pull weight {args.pull}" if args.pull else "")
     )
-    fp.set_params(checkpoint=args.out.with_suffix(".ckpt"))
+    # The checkpoint (optimiser state, 10 MB) stays out of the package when --out points there.
+    fp.set_params(checkpoint=ROOT / "bench" / "out" / f"{args.out.stem}.ckpt")
     fp.fit(images, groups=groups, data_note=note, val_indices=np.flatnonzero(val))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fp.save(args.out, half=True)
@@ -188,6 +206,35 @@ def main() -> None:
     }
     args.out.with_suffix(".json").write_text(json.dumps(log, indent=2) + "\n")
     print(json.dumps(log, indent=2))
+    if args.figures:
+        for kind, bs in held_out_examples(held).items():
+            fig = reconstruction_figure(
+                shipped, bs, title=f"{bs.formula} ({bs.material_id}, {kind}, held out)"
+            )
+            path = args.figures / f"reconstruct-corpus-{kind}.png"
+            fig.savefig(path, dpi=80)
+            print(f"wrote {path}")
+
+
+def held_out_examples(held: list) -> dict:
+    """One held-out material (no twin) of each kind: the metal, the semiconductor (gap
+    0.5–3 eV) and the material with a flat band near E_F (``detect_flat_bands``) whose
+    prototype comes first in the corpus's order, so reruns pick the same ones."""
+    from bandprint.analyse.flatbands import detect_flat_bands
+
+    materials = sorted(
+        (b for b in held if "twin_of" not in b.metadata), key=lambda b: b.material_id
+    )
+    picks = {}
+    for b in materials:
+        gap = b.band_gap()
+        if "metal" not in picks and gap.is_metal:
+            picks["metal"] = b
+        elif "semiconductor" not in picks and 0.5 <= gap.energy <= 3.0:
+            picks["semiconductor"] = b
+        if "flat-band" not in picks and detect_flat_bands(b).plane_flat:
+            picks["flat-band"] = b
+    return picks
 
 
 if __name__ == "__main__":
