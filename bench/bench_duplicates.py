@@ -75,8 +75,9 @@ def main() -> None:
     pb = np.array([b for _, b in sorted(truth)])
     planted_d = edge_distances(X, pa, pb, p=2.0)
     approx_threshold = calibrate_threshold(result.nn_distance)
-    print(f"index: {index.kind} (build {t_build:.0f} s); find_duplicates {t_find:.0f} s wall, "
-          f"{cpu_find:.0f} s CPU; peak RSS "
+    cells = f", {len(index.ivf.centroids):,} cells" if index.ivf is not None else ""
+    print(f"index: {index.kind}{cells} (build {t_build:.0f} s); "
+          f"find_duplicates {t_find:.0f} s wall, {cpu_find:.0f} s CPU; peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")  # fmt: skip
     print(f"rule: {result.rule}")
     print("| threshold from | threshold | × median NN | planted pairs below it |")
