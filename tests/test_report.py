@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from bandprint.bandstructure import BandStructure, Segment
 from bandprint.cli import main
 from bandprint.errors import BandprintError
+from bandprint.read import read_band_structures
+from bandprint.render import prepare_band_structure, render_band_image
 from bandprint.report import (
     MapData,
     band_thumbnail,
@@ -172,6 +174,42 @@ def test_thumbnail_marks_spin_down_in_its_own_colour() -> None:
     assert np.flatnonzero((img == 4).any(axis=1)).tolist() == [20]
     png = thumbnail_png(_bs(e))
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 4000
+
+
+def test_thumbnail_fermi_line_is_where_the_files_fermi_level_is_drawn(real_dir) -> None:
+    # CaO is an insulator: the picture's zero is mid-gap, and the file's E_F lies 0.39 eV
+    # above the valence-band top, 1.43 eV below the zero: not on the middle row.
+    (bs,) = read_band_structures(real_dir / "pymatgen-json" / "CaO_2605_bandstructure.json")
+    size = 160
+    img = band_thumbnail(bs, size=size)
+    gap = bs.band_gap()
+    fermi = bs.efermi - 0.5 * (gap.vbm + gap.cbm)
+    assert fermi == pytest.approx(-1.43, abs=0.01)
+    row = int(np.floor((4.0 - fermi) / 8.0 * size))  # render's row of an energy
+    assert np.flatnonzero((img == 2).any(axis=1)).tolist() == [row]
+    # In the picture it sits in the gap, just above the valence bands' top pixel.
+    band_rows = np.flatnonzero((img >= 3).any(axis=1))
+    below = band_rows[band_rows > row].min()
+    assert band_rows[band_rows < row].max() < row - 40  # the conduction bands, far above
+    assert below - row == pytest.approx((bs.efermi - gap.vbm) / 8.0 * size, abs=1)
+
+
+def test_thumbnail_boundaries_are_those_of_the_drawn_path(real_dir) -> None:
+    # OsO2's file walks Γ–Z–R–X–M–A–Z–Γ–M; the picture is drawn on the canonical path.
+    (bs,) = read_band_structures(real_dir / "vasp" / "OsO2")
+    size = 160
+    drawn, info = prepare_band_structure(bs)
+    assert info["path"]["drawn"] != bs.path_string
+
+    def columns(b: BandStructure) -> list[int]:
+        d = b.distances - b.distances[0]
+        return [int(d[s.start] / d[-1] * (size - 1) + 0.5) for s in b.segments[1:]]
+
+    img = band_thumbnail(bs, size=size)
+    assert np.flatnonzero((img == 1).any(axis=0)).tolist() == columns(drawn)
+    assert columns(drawn) != columns(bs)
+    # The bands under them are the picture the fingerprints are made from.
+    assert ((img >= 3) == (render_band_image(bs, size=size) > 0)).all()
 
 
 # -- on a clustered workspace ---------------------------------------------------------------

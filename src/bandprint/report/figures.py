@@ -45,28 +45,48 @@ _THUMB_PALETTE = [255, 255, 255, 215, 215, 215, 150, 150, 150, 20, 40, 110, 190,
 
 
 def band_thumbnail(bs: BandStructure, size: int = THUMBNAIL_SIZE) -> np.ndarray:
-    """A small palette image of a band structure: the autoencoder's view (±4 eV, bands as
-    rendered by ``render_band_image``) with E_F and the segment boundaries drawn faintly.
+    """A small palette image of a band structure: the autoencoder's view (``RenderSettings``'
+    defaults at ``size`` pixels: ±4 eV about the render's energy zero, the path as
+    ``render.prepare_band_structure`` draws it) with the file's E_F and the drawn path's segment
+    boundaries drawn faintly.
+
+    Both overlays come from the prepared band structure the bands were drawn from: boundaries
+    where its segments meet (canonical order, a slab's out-of-plane segments left out), and the
+    E_F line on the row of ``E_F − reference_energy`` (the zero is mid-gap for an insulator,
+    so the line sits where the file puts E_F, usually at the valence-band top, not on the
+    middle row); no line when E_F is outside the window.
 
     Values: 0 white, 1 segment boundary, 2 Fermi level, 3 spin-up/unpolarised band,
     4 spin-down band.
     """
-    from bandprint.render import path_x, render_band_image
+    from bandprint.render import (
+        ROW_NUDGE,
+        RenderSettings,
+        path_x,
+        prepare_band_structure,
+        render_spin_channels,
+    )
 
-    if bs.metadata.get("is_2d") and bs.kpoints is not None:
-        # The renderer drops a slab's out-of-plane segments; the boundaries must match.
-        bs = bs.in_plane()
+    settings = RenderSettings(size=size)
+    drawn, info = prepare_band_structure(bs, settings)
     img = np.zeros((size, size), dtype=np.uint8)
-    xs = path_x(bs)
+    xs = path_x(drawn, settings.x_axis)
     length = float(xs[-1][-1]) or 1.0
     for x in xs[1:]:
+        # The renderer's column of x: the first k-point at the centre of column 0, the last
+        # at the centre of column size − 1.
         col = int(x[0] / length * (size - 1) + 0.5)
         img[:, min(col, size - 1)] = 1
-    img[size // 2, ::3] = 2  # E_F: the middle of a window symmetric about 0
-    up = render_band_image(bs, size=size, spins="up" if bs.nspin == 2 else "both")
+    lo, hi = settings.window
+    fermi = bs.efermi - info["reference_energy"]
+    # The renderer's row of an energy (render module docstring), nudge included.
+    row = math.floor((hi - fermi) / (hi - lo) * size + ROW_NUDGE)
+    if 0 <= row < size:
+        img[row, ::3] = 2
+    # Spin up in channel 0, spin down in channel 1 (a copy of channel 0 without spin).
+    up, down = render_spin_channels(bs, settings)
     img[up > 0] = 3
     if bs.nspin == 2:
-        down = render_band_image(bs, size=size, spins="down")
         img[(down > 0) & (up == 0)] = 4
     return img
 
