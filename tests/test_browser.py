@@ -17,9 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
-from bandprint.report import build_report, load_map_data, nearest_neighbours
+from bandprint.read import read_band_structures
+from bandprint.render import prepare_band_structure
+from bandprint.report import (
+    MapData,
+    build_report,
+    load_map_data,
+    nearest_neighbours,
+    write_map_html,
+)
 from report_workspace import CAO_FILE, cao_id, report_workspace
 
 
@@ -200,6 +209,11 @@ def test_report_map_hover_and_click(page, report_dir, report_ws, shots) -> None:
     page.wait_for_selector("#tooltip:not([hidden])", timeout=5_000)
     hovered = page.get_attribute("#tooltip", "data-id")
     assert page.eval_on_selector("#tooltip img", "img => img.naturalWidth") > 0
+    # The path named is the one the thumbnail is drawn along (here the file's order too).
+    drawn = page.evaluate(
+        f"bandprintMap.data().points.path_drawn[bandprintMap.indexOf('{hovered}')]"
+    )
+    assert drawn and page.inner_text("#tooltip .path") == f"path drawn: {drawn}"
     page.screenshot(path=str(shots / "report-hover.png"))
     page.mouse.click(pos["x"], pos["y"])
     page.wait_for_selector("#neighbours li", timeout=5_000)
@@ -211,6 +225,39 @@ def test_report_map_hover_and_click(page, report_dir, report_ws, shots) -> None:
     # Clicking a listed neighbour selects it in turn.
     page.click(f"#neighbours li[data-id='{expect[0]}']")
     assert page.get_attribute("#map", "data-selected") == expect[0]
+
+
+def test_map_names_the_drawn_path_and_the_file_path(page, real_dir, tmp_path) -> None:
+    # OsO2's thumbnail is drawn on the canonical path, not in the file's order: the tooltip
+    # and the selected card name the drawn path and the file's beside it; a material without
+    # a drawn path shows the file's, labelled as such.
+    (bs,) = read_band_structures(real_dir / "vasp" / "OsO2")
+    drawn = prepare_band_structure(bs)[1]["path"]["drawn"]
+    assert drawn != bs.path_string
+    pts = pd.DataFrame(
+        {
+            "material_id": ["OsO2", "other"],
+            "formula": ["OsO2", "X"],
+            "cluster": [0, 0],
+            "group": [-1, -1],
+            "x": [0.0, 1.0],
+            "y": [0.0, 1.0],
+            "character": ["metal", "metal"],
+            "path": [bs.path_string, "Γ–X"],
+        }
+    )
+    out = write_map_html(MapData(points=pts), tmp_path / "map.html", drawn_paths={"OsO2": drawn})
+    page.goto(out.as_uri())
+    _wait_for_map(page)
+    want = f"path drawn: {drawn} (file: {bs.path_string})"
+    page.evaluate("bandprintMap.select(bandprintMap.indexOf('OsO2'), false)")
+    assert page.inner_text(".card tr.path").replace("\t", ": ") == want
+    pos = page.evaluate("bandprintMap.pointPosition(bandprintMap.indexOf('OsO2'))")
+    page.mouse.move(pos["x"], pos["y"])
+    page.wait_for_selector("#tooltip:not([hidden])", timeout=5_000)
+    assert page.inner_text("#tooltip .path") == want
+    page.evaluate("bandprintMap.select(bandprintMap.indexOf('other'), false)")
+    assert page.inner_text(".card tr.path").replace("\t", ": ") == "path in file: Γ–X"
 
 
 def test_explorer_material_page(page, server, report_ws, shots) -> None:

@@ -212,6 +212,34 @@ def test_thumbnail_boundaries_are_those_of_the_drawn_path(real_dir) -> None:
     assert ((img >= 3) == (render_band_image(bs, size=size) > 0)).all()
 
 
+def test_map_payload_names_the_path_the_thumbnail_draws(real_dir, tmp_path: Path) -> None:
+    # OsO2's file walks Γ–Z–R–X–M–A–Z–Γ–M; its thumbnail is drawn on the canonical path, and
+    # the map's text must name that path, with the file's beside it.
+    from bandprint.store import Workspace
+
+    ws = Workspace(tmp_path / "ws", create=True)
+    bss = read_band_structures(real_dir / "vasp" / "OsO2")
+    bss += read_band_structures(real_dir / "pymatgen-json" / "CaO_2605_bandstructure.json")
+    ws.add_band_structures([(b, f"test:{b.material_id}", "1") for b in bss])
+    ids = ws.ids()
+    ws.write_table(
+        "clusters",
+        pd.DataFrame({"material_id": ids, "cluster": [0, 0], "x": [0.0, 1.0], "y": [0.0, 1.0]}),
+    )
+    paths = build_report(ws, tmp_path / "r", exemplar_clusters=0, reconstructions=0)
+    points = map_json_from_html(paths.map_html.read_text())["points"]
+    got = dict(
+        zip(points["id"], zip(points["path"], points["path_drawn"], strict=True), strict=True)
+    )
+    osmium = next(b for b in bss if b.formula == "OsO2")
+    file_path, drawn_path = got[osmium.material_id]
+    assert drawn_path == prepare_band_structure(osmium)[1]["path"]["drawn"]
+    assert file_path == osmium.path_string != drawn_path
+    assert {p for _, p in got.values()} == {
+        prepare_band_structure(b)[1]["path"]["drawn"] for b in bss
+    }
+
+
 # -- on a clustered workspace ---------------------------------------------------------------
 
 

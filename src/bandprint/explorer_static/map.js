@@ -32,6 +32,15 @@
     const g = D.points.band_gap[i];
     return g == null ? D.points.character[i] : D.points.character[i] + (g > 0 ? " (gap " + g.toFixed(2) + " eV)" : "");
   }
+  // The k-path as the thumbnail draws it (canonical order, a slab's out-of-plane segments left
+  // out) and, where that differs, as the file writes it; the file's alone where no drawn path
+  // came with the data, labelled so it is not taken for the picture's.
+  function pathText(i) {
+    const file = D.points.path[i];
+    const drawn = D.points.path_drawn ? D.points.path_drawn[i] : null;
+    if (drawn) return { label: "path drawn", text: drawn + (file && file !== drawn ? " (file: " + file + ")" : "") };
+    return file ? { label: "path in file", text: file } : null;
+  }
   function thumbSrc(i) {
     const id = D.points.id[i];
     if (D.thumbnails) return D.thumbnails[id] || null;
@@ -124,11 +133,12 @@
     const tip = $("tooltip");
     if (i == null) { tip.hidden = true; return; }
     const src = thumbSrc(i);
+    const kpath = pathText(i);
     tip.innerHTML = (src ? '<img alt="band structure" src="' + esc(src) + '">' : "") +
       "<b>" + esc(D.points.formula[i] || D.points.id[i]) + "</b> " + esc(D.points.id[i]) + "<br>" +
       swatch(D.points.cluster[i]) + esc(clusterName(D.points.cluster[i])) + " · " + esc(gapText(i)) +
       (D.points.prototype && D.points.prototype[i] ? "<br>prototype " + esc(D.points.prototype[i]) : "") +
-      (D.points.path[i] ? "<br>path " + esc(D.points.path[i]) : "");
+      (kpath ? '<br><span class="path">' + esc(kpath.label + ": " + kpath.text) + "</span>" : "");
     tip.dataset.id = D.points.id[i];
     tip.hidden = false;
     const e = ev.event || {};
@@ -236,6 +246,7 @@
       customdata: [nn.map((t) => t.index)] }, [NN]);
     if (zoom) zoomTo(P.x[i], P.y[i], nn.map((t) => [P.x[t.index], P.y[t.index]]));
     const src = thumbSrc(i);
+    const kpath = pathText(i);
     const sel = $("selected");
     sel.innerHTML = '<div class="card" data-id="' + esc(P.id[i]) + '"><h2>' + materialLink(P.id[i], (P.formula[i] || P.id[i])) + " <small>" + esc(P.id[i]) + "</small></h2>" +
       (src ? '<img alt="band structure of ' + esc(P.id[i]) + '" src="' + esc(src) + '">' : "") +
@@ -244,7 +255,7 @@
       (P.probability[i] != null && P.cluster[i] >= 0 ? " (membership " + P.probability[i].toFixed(2) + ")" : "") + "</td></tr>" +
       "<tr><td>character</td><td>" + esc(gapText(i)) + "</td></tr>" +
       (P.prototype && P.prototype[i] ? "<tr><td>prototype</td><td>" + esc(P.prototype[i]) + "</td></tr>" : "") +
-      (P.path[i] ? "<tr><td>k-path</td><td>" + esc(P.path[i]) + "</td></tr>" : "") +
+      (kpath ? '<tr class="path"><td>' + esc(kpath.label) + "</td><td>" + esc(kpath.text) + "</td></tr>" : "") +
       (P.is_flat[i] != null ? "<tr><td>flat bands</td><td>" + (P.is_flat[i] ? "yes" : "no") + "</td></tr>" : "") +
       "</table></div>";
     gd.dataset.selected = P.id[i];

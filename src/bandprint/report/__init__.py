@@ -13,6 +13,7 @@ The public names of all four are importable from ``bandprint.report``.
 from bandprint.report.build import (
     K_NEIGHBOURS,
     MAX_THUMBNAILS,
+    Thumbnails,
     build_report,
     cluster_tree_figure,
     clustering_model_id,
@@ -38,6 +39,7 @@ from bandprint.report.data import (
 )
 from bandprint.report.figures import (
     band_thumbnail,
+    band_thumbnail_with_info,
     cluster_nodes_from_labels,
     condensed_tree_array,
     data_uri,
@@ -47,6 +49,7 @@ from bandprint.report.figures import (
     plot_map,
     plot_reconstructions,
     save_figure,
+    thumbnail_image_png,
     thumbnail_png,
 )
 from bandprint.report.pages import (
@@ -65,7 +68,9 @@ __all__ = [
     "UNCLASSIFIED_COLOUR",
     "MapData",
     "ReportPaths",
+    "Thumbnails",
     "band_thumbnail",
+    "band_thumbnail_with_info",
     "build_report",
     "cluster_colour",
     "cluster_nodes_from_labels",
@@ -95,6 +100,7 @@ __all__ = [
     "save_figure",
     "strip_labels",
     "sweep_figure",
+    "thumbnail_image_png",
     "thumbnail_png",
     "thumbnail_priority",
     "thumbnails_for",

@@ -27,6 +27,7 @@ notebooks.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from bandprint.report.data import (
     strip_labels,
 )
 from bandprint.report.figures import (
+    band_thumbnail_with_info,
     cluster_nodes_from_labels,
     condensed_tree_array,
     data_uri,
@@ -53,7 +55,7 @@ from bandprint.report.figures import (
     plot_map,
     plot_reconstructions,
     save_figure,
-    thumbnail_png,
+    thumbnail_image_png,
 )
 from bandprint.report.pages import (
     ReportPaths,
@@ -235,17 +237,29 @@ def _require_ws(data: MapData) -> Workspace:
     return data.workspace
 
 
-def thumbnails_for(
-    ws: Workspace, ids: Sequence[str], limit: int = MAX_THUMBNAILS
-) -> dict[str, str]:
-    """Data-URI thumbnails of up to ``limit`` of ``ids`` (in the given order of priority)."""
+@dataclass
+class Thumbnails:
+    """What the thumbnail pass made, by material id: ``images`` (data-URI PNGs of
+    ``band_thumbnail``) and ``drawn_paths``, the k-path each image is drawn along
+    (``render.prepare_band_structure``'s ``info["path"]["drawn"]``: canonical order, a slab's
+    out-of-plane segments left out)."""
+
+    images: dict[str, str] = field(default_factory=dict)
+    drawn_paths: dict[str, str] = field(default_factory=dict)
+
+
+def thumbnails_for(ws: Workspace, ids: Sequence[str], limit: int = MAX_THUMBNAILS) -> Thumbnails:
+    """Thumbnails of up to ``limit`` of ``ids`` (in the given order of priority), each with
+    the path it is drawn along, so the page names the path the picture shows."""
     chosen = list(ids)[:limit]
-    out: dict[str, str] = {}
+    out = Thumbnails()
     for bs in ws.iter_band_structures(chosen, with_structure=False):
         try:
-            out[bs.material_id] = data_uri(thumbnail_png(bs))
+            img, info = band_thumbnail_with_info(bs)
         except BandprintError:
             continue  # nothing drawable (zero-length path): the hover shows text only
+        out.images[bs.material_id] = data_uri(thumbnail_image_png(img))
+        out.drawn_paths[bs.material_id] = info["path"]["drawn"]
     return out
 
 
@@ -313,7 +327,14 @@ def build_report(
         paths.skipped["neighbours"] = str(exc)
     say("thumbnails")
     thumbs = thumbnails_for(ws, thumbnail_priority(data), max_thumbnails)
-    write_map_html(data, paths.map_html, neighbours, thumbs, title=f"bandprint map: {ws.path.name}")
+    write_map_html(
+        data,
+        paths.map_html,
+        neighbours,
+        thumbs.images,
+        title=f"bandprint map: {ws.path.name}",
+        drawn_paths=thumbs.drawn_paths,
+    )
     write_index_html(paths, data, ws.path.name)
     return paths
 

@@ -45,6 +45,13 @@ _THUMB_PALETTE = [255, 255, 255, 215, 215, 215, 150, 150, 150, 20, 40, 110, 190,
 
 
 def band_thumbnail(bs: BandStructure, size: int = THUMBNAIL_SIZE) -> np.ndarray:
+    """``band_thumbnail_with_info``'s image alone."""
+    return band_thumbnail_with_info(bs, size)[0]
+
+
+def band_thumbnail_with_info(
+    bs: BandStructure, size: int = THUMBNAIL_SIZE
+) -> tuple[np.ndarray, dict[str, Any]]:
     """A small palette image of a band structure: the autoencoder's view (``RenderSettings``'
     defaults at ``size`` pixels: ±4 eV about the render's energy zero, the path as
     ``render.prepare_band_structure`` draws it) with the file's E_F and the drawn path's segment
@@ -57,7 +64,8 @@ def band_thumbnail(bs: BandStructure, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     middle row); no line when E_F is outside the window.
 
     Values: 0 white, 1 segment boundary, 2 Fermi level, 3 spin-up/unpolarised band,
-    4 spin-down band.
+    4 spin-down band. Returned with ``prepare_band_structure``'s record of the picture
+    (``info["path"]["drawn"]``: the path as drawn, which text beside the image should name).
     """
     from bandprint.render import (
         ROW_NUDGE,
@@ -88,14 +96,19 @@ def band_thumbnail(bs: BandStructure, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     img[up > 0] = 3
     if bs.nspin == 2:
         img[(down > 0) & (up == 0)] = 4
-    return img
+    return img, info
 
 
 def thumbnail_png(bs: BandStructure, size: int = THUMBNAIL_SIZE) -> bytes:
     """``band_thumbnail`` as PNG bytes (a 5-colour palette PNG)."""
+    return thumbnail_image_png(band_thumbnail(bs, size))
+
+
+def thumbnail_image_png(img: np.ndarray) -> bytes:
+    """A ``band_thumbnail`` image as PNG bytes (a 5-colour palette PNG)."""
     from PIL import Image
 
-    im = Image.fromarray(band_thumbnail(bs, size), mode="P")
+    im = Image.fromarray(img, mode="P")
     im.putpalette(_THUMB_PALETTE)
     buf = io.BytesIO()
     im.save(buf, format="PNG", optimize=True)

@@ -45,9 +45,14 @@ def map_payload(
     data: MapData,
     neighbours: dict[str, list[tuple[str, float]]] | None = None,
     thumbnails: dict[str, str] | None = None,
+    drawn_paths: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The JSON the map page's script reads: points, clusters, group hulls, neighbours,
-    thumbnails (data URIs) — the same shape for map.html and the explorer."""
+    thumbnails (data URIs) — the same shape for map.html and the explorer.
+
+    ``points.path`` is the catalogue's path, in the file's order; ``points.path_drawn`` the
+    path a material's thumbnail is drawn along (``drawn_paths``, from the thumbnail pass,
+    ``report.build.thumbnails_for``), ``None`` where not given."""
     pts = data.points
     index = {m: i for i, m in enumerate(pts["material_id"])}
 
@@ -76,6 +81,7 @@ def map_payload(
             "band_gap": col("band_gap", 3),
             "character": pts["character"].tolist(),
             "path": col("path"),
+            "path_drawn": [(drawn_paths or {}).get(m) for m in pts["material_id"]],
             "prototype": [v or None for v in col("prototype")],
             "is_flat": [None if v is None else bool(v) for v in col("is_flat")],
         },
@@ -145,12 +151,16 @@ def write_map_html(
     neighbours: dict[str, list[tuple[str, float]]] | None = None,
     thumbnails: dict[str, str] | None = None,
     title: str = "bandprint map",
+    drawn_paths: dict[str, str] | None = None,
 ) -> Path:
-    """Write the self-contained interactive map."""
+    """Write the self-contained interactive map (``map_payload``'s arguments)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     page = map_page(
-        map_payload(data, neighbours, thumbnails), title, inline=True, extra={"mode": "static"}
+        map_payload(data, neighbours, thumbnails, drawn_paths),
+        title,
+        inline=True,
+        extra={"mode": "static"},
     )
     path.write_text(page, encoding="utf-8")
     return path
