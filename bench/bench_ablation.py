@@ -104,7 +104,7 @@ def recipe(name: str, args: argparse.Namespace) -> dict:
         "seed": 0,
         "epochs": args.epochs,
     }
-    for part in name.split("+"):
+    for part in [name] if name in CONFIGS else name.split("+"):
         if part not in CONFIGS:
             raise SystemExit(f"unknown configuration {part!r}; choose from {', '.join(CONFIGS)}")
         r.update(CONFIGS[part])
