@@ -193,7 +193,7 @@ def main() -> None:
     shipped = Fingerprinter.load(args.out, device="cpu")
     ratios = bce_ratios(shipped, held)
     log = {
-        "model_id": shipped.info()["model_id"],
+        **shipped.info(),
         "split": args.split,
         "held_out_entries": len(held),
         "held_out_median_bce_ratio": float(np.median(ratios)),
