@@ -27,6 +27,13 @@ groups, each with every copy), never the held-out side. After training, the held
 scored as ``bench/bench_real_eval.py --split`` scores it (median BCE ratio; twin recall,
 prototype precision, ARI against the shipped model, raw pixels and the eigenvalue vector):
 run that bench with ``--model OUT --split SPLIT`` for the full table.
+
+The shipped model ``src/bandprint/models/default-small.pt`` (and its log ``default-small.json``)
+is this script's output with the ablation's winning recipe (``bench/bench_ablation.py``)::
+
+    python scripts/train_corpus_model.py --split material --epochs 20 --line-width 3 \
+        --threads 2 --out bench/out/corpus-small-lw3.pt --figures bench/out
+    cp bench/out/corpus-small-lw3.pt src/bandprint/models/default-small.pt   # and the .json
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bandprint import zoo  # noqa: E402
+from bandprint import read_band_structures, zoo  # noqa: E402
 from bandprint.compute.corpus import held_out, load_corpus, twin_group  # noqa: E402
 from bandprint.fingerprint import (  # noqa: E402
     Fingerprinter,
@@ -54,7 +61,7 @@ from bandprint.fingerprint import (  # noqa: E402
 )
 from bandprint.model import preset_config  # noqa: E402
 from bandprint.render import RenderSettings, render_band_images  # noqa: E402
-from train_default_model import stacked_images  # noqa: E402
+from train_default_model import HELD_OUT_REAL, REAL, stacked_images  # noqa: E402
 
 CORPUS = ROOT / "corpus" / "gpaw-2d" / "bands"
 SEED = 0
@@ -207,13 +214,27 @@ def main() -> None:
     args.out.with_suffix(".json").write_text(json.dumps(log, indent=2) + "\n")
     print(json.dumps(log, indent=2))
     if args.figures:
-        for kind, bs in held_out_examples(held).items():
-            fig = reconstruction_figure(
-                shipped, bs, title=f"{bs.formula} ({bs.material_id}, {kind}, held out)"
-            )
-            path = args.figures / f"reconstruct-corpus-{kind}.png"
-            fig.savefig(path, dpi=80)
-            print(f"wrote {path}")
+        write_figures(shipped, held, args.figures)
+
+
+def write_figures(fp: Fingerprinter, held: list, out: Path) -> None:
+    """Reconstructions by ``fp`` of held-out corpus materials (``held_out_examples``), of the
+    real samples from other codes and of a zoo lattice of another seed, as PNGs in ``out``."""
+    for kind, bs in held_out_examples(held).items():
+        fig = reconstruction_figure(
+            fp, bs, title=f"{bs.formula} ({bs.material_id}, {kind}, held out)"
+        )
+        path = out / f"reconstruct-corpus-{kind}.png"
+        fig.savefig(path, dpi=80)
+        print(f"wrote {path}")
+    # Real samples from other codes (none trained on) and a zoo lattice of another seed.
+    examples = [(read_band_structures(REAL / rel)[0], "real") for rel in HELD_OUT_REAL]
+    examples.append((zoo.sample_zoo(7, seed=1)[6], "zoo seed 1"))
+    for bs, kind in examples:
+        fig = reconstruction_figure(fp, bs, title=f"{bs.material_id} ({kind}, held out)")
+        path = out / f"reconstruct-{bs.material_id}.png"
+        fig.savefig(path, dpi=80)
+        print(f"wrote {path}")
 
 
 def held_out_examples(held: list) -> dict:

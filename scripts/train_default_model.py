@@ -1,4 +1,8 @@
-"""Train the model shipped in ``src/bandprint/models/default-small.pt``, reproducibly.
+"""Train the zoo-trained model (the shipped model before the GPAW corpus), reproducibly.
+
+The model shipped now is trained on the corpus by ``scripts/train_corpus_model.py`` (its
+docstring gives the command); this recipe stays as the zoo-only baseline. ``--out`` defaults
+to the package's model file: pass another path unless you mean to replace the shipped model.
 
     python scripts/train_default_model.py [--n-zoo 2400] [--epochs 30] [--threads 1]
 
