@@ -25,7 +25,7 @@ OPTIONS = {
     "compute": ["--2d", "--address", "--basis", "--bulk", "--engine", "--kspacing", "--out",
                 "--path-points", "--quiet", "--retry-failed", "--smearing", "--time-limit",
                 "--workers", "-q"],
-    "demo": ["--n", "--seed"],
+    "demo": ["--corpus", "--n", "--seed"],
     "duplicates": ["--address", "--engine", "--format", "--k-mad", "--model", "--out", "--p",
                    "--same-formula-only", "--sharded", "--show", "--threshold"],
     "find": ["--cluster", "--flat", "--format", "--formula", "--gap-max", "--gap-min",
