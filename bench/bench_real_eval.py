@@ -227,7 +227,8 @@ def main() -> None:
             )
 
     print(
-        "\n| model | median BCE ratio, corpus | real samples (trained on: Cu, CaO, InN, Si, VBr2) |"
+        "\n| model | median BCE ratio, corpus | real samples (the zoo-trained small-b01e50ea57 "
+        "trained on Cu, CaO, InN, Si, VBr2; the corpus-trained models on none) |"
     )
     print("| --- | --- | --- |")
     real = []
